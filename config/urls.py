@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inventory.apis import ProductDetailApi, ProductListApi
+from orders.apis import OrderCancelApi, OrderDetailApi, OrderListCreateApi
+
+api_v1 = [
+    path("products/", ProductListApi.as_view(), name="product-list"),
+    path("products/<str:sku>/", ProductDetailApi.as_view(), name="product-detail"),
+    path("orders/", OrderListCreateApi.as_view(), name="order-list"),
+    path("orders/<str:number>/", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:number>/cancel/", OrderCancelApi.as_view(), name="order-cancel"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]), name="swagger-ui"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+]

@@ -1,0 +1,272 @@
+"""Stock rules: every change is a conditional UPDATE plus a ledger row, in one transaction.
+
+Rows are always touched in stock-item id order so that concurrent multi-item orders cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from config.api import ApplicationError
+
+from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
+
+
+class OutOfStock(ApplicationError):
+    code = "out_of_stock"
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("Not enough stock for some items.")
+
+
+class StockError(ApplicationError):
+    code = "stock_error"
+    status_code = status.HTTP_409_CONFLICT
+
+
+class AllocationLost(Exception):
+    """A planned allocation lost a race; the caller rolls back and plans again."""
+
+
+@dataclass(frozen=True)
+class Allocation:
+    stock_item_id: int
+    sku: str
+    quantity: int
+
+
+def stock_available_by_product(*, product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    """{product_id: [(stock_item_id, available), ...]} in warehouse priority order (unlocked read)."""
+    rows = (
+        StockItem.objects.filter(product_id__in=list(product_ids), warehouse__is_active=True)
+        .order_by("warehouse__priority", "warehouse_id")
+        .values_list("product_id", "id", "on_hand", "reserved")
+    )
+    result: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for product_id, item_id, on_hand, reserved in rows:
+        result[product_id].append((item_id, on_hand - reserved))
+    return result
+
+
+def stock_plan(*, lines: Sequence[tuple[Product, int]]) -> list[Allocation]:
+    """Allocate each line across warehouses in priority order, splitting when one is short.
+
+    Reads without locks; `stock_reserve` re-checks every row with a conditional UPDATE.
+    Raises OutOfStock listing every short line.
+    """
+    available = stock_available_by_product(product_ids=[p.pk for p, _q in lines])
+    allocations: list[Allocation] = []
+    short = []
+    for product, quantity in lines:
+        rows = available.get(product.pk, [])
+        total = sum(max(a, 0) for _i, a in rows)
+        if total < quantity:
+            short.append(
+                {
+                    "sku": product.sku,
+                    "requested": quantity,
+                    "available": max(total, 0),
+                    "shortfall": quantity - max(total, 0),
+                }
+            )
+            continue
+        remaining = quantity
+        for item_id, avail in rows:
+            take = min(remaining, avail)
+            if take > 0:
+                allocations.append(Allocation(item_id, product.sku, take))
+                remaining -= take
+            if not remaining:
+                break
+    if short:
+        raise OutOfStock(items=short)
+    return allocations
+
+
+def stock_reserve(
+    *, holder: str, allocations: Sequence[Allocation], expires_at: datetime, actor: str
+) -> list[Reservation]:
+    """Reserve planned stock; must run inside the caller's transaction.
+
+    Each row moves by `reserved = reserved + q WHERE on_hand - reserved >= q`, so stock can never be
+    oversold whatever the concurrency; a row that no longer has the quantity raises AllocationLost.
+    """
+    assert connection.in_atomic_block, "stock_reserve must run inside a transaction"
+    merged: dict[int, int] = defaultdict(int)
+    for a in allocations:
+        merged[a.stock_item_id] += a.quantity
+    crossed = []
+    with connection.cursor() as cursor:
+        for item_id in sorted(merged):
+            quantity = merged[item_id]
+            cursor.execute(
+                "UPDATE inventory_stockitem SET reserved = reserved + %s "
+                "WHERE id = %s AND on_hand - reserved >= %s RETURNING on_hand - reserved, reorder_point",
+                [quantity, item_id, quantity],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                raise AllocationLost(item_id)
+            available_after, reorder_point = row
+            if available_after <= reorder_point < available_after + quantity:
+                crossed.append((item_id, available_after, reorder_point))
+    reservations = Reservation.objects.bulk_create(
+        [Reservation(holder=holder, stock_item_id=i, quantity=q, expires_at=expires_at) for i, q in merged.items()]
+    )
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                stock_item_id=i,
+                kind=StockMovement.Kind.RESERVE,
+                quantity=q,
+                reserved_delta=q,
+                reference=holder,
+                actor=actor,
+            )
+            for i, q in merged.items()
+        ]
+    )
+    if crossed:
+        RestockAlert.objects.bulk_create(
+            [RestockAlert(stock_item_id=i, available=a, reorder_point=r, reference=holder) for i, a, r in crossed]
+        )
+    return reservations
+
+
+def stock_release(*, holder: str, actor: str, note: str = "") -> int:
+    """Release every active reservation of a holder, exactly once; returns the units released.
+
+    The reservation rows are locked and their state re-checked, so a release racing another release
+    (expiry vs. cancel) or a commit finds nothing left to do.
+    """
+    with transaction.atomic():
+        held = list(
+            Reservation.objects.select_for_update()
+            .filter(holder=holder, state=Reservation.State.ACTIVE)
+            .order_by("stock_item_id", "id")
+        )
+        if not held:
+            return 0
+        Reservation.objects.filter(pk__in=[r.pk for r in held]).update(state=Reservation.State.RELEASED)
+        merged: dict[int, int] = defaultdict(int)
+        for r in held:
+            merged[r.stock_item_id] += r.quantity
+        for item_id in sorted(merged):
+            StockItem.objects.filter(pk=item_id).update(reserved=F("reserved") - merged[item_id])
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    stock_item_id=i,
+                    kind=StockMovement.Kind.RELEASE,
+                    quantity=q,
+                    reserved_delta=-q,
+                    reference=holder,
+                    actor=actor,
+                    note=note[:255],
+                )
+                for i, q in sorted(merged.items())
+            ]
+        )
+        return sum(merged.values())
+
+
+def _change_on_hand(
+    *, stock_item: StockItem, delta: int, kind: str, reference: str, actor: str, note: str
+) -> StockItem:
+    """Move on_hand by delta (refused if it would drop below what is reserved), with a ledger row."""
+    item = StockItem.objects.select_for_update().get(pk=stock_item.pk)
+    if item.on_hand + delta < item.reserved:
+        raise StockError(
+            _("On hand cannot fall below the reserved quantity (%(reserved)s).") % {"reserved": item.reserved}
+        )
+    before = item.available
+    StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + delta)
+    item.refresh_from_db(fields=["on_hand", "reserved"])
+    StockMovement.objects.create(
+        stock_item=item,
+        kind=kind,
+        quantity=abs(delta),
+        on_hand_delta=delta,
+        reference=reference,
+        actor=actor,
+        note=note[:255],
+    )
+    if item.available <= item.reorder_point < before:
+        RestockAlert.objects.create(
+            stock_item=item, available=item.available, reorder_point=item.reorder_point, reference=reference
+        )
+    return item
+
+
+@transaction.atomic
+def stock_receive(
+    *, stock_item: StockItem, quantity: int, actor: str, reference: str = "", note: str = ""
+) -> StockItem:
+    if quantity <= 0:
+        raise StockError(_("A receipt must add at least one unit."), code="validation_error")
+    return _change_on_hand(
+        stock_item=stock_item,
+        delta=quantity,
+        kind=StockMovement.Kind.RECEIPT,
+        reference=reference,
+        actor=actor,
+        note=note,
+    )
+
+
+@transaction.atomic
+def stock_adjust(*, stock_item: StockItem, delta: int, actor: str, reason: str, reference: str = "") -> StockItem:
+    """A counted correction (stocktake, damage); the reason is kept on the ledger row."""
+    if delta == 0:
+        return stock_item
+    return _change_on_hand(
+        stock_item=stock_item,
+        delta=delta,
+        kind=StockMovement.Kind.ADJUSTMENT,
+        reference=reference,
+        actor=actor,
+        note=reason,
+    )
+
+
+@transaction.atomic
+def stock_set_level(
+    *,
+    product: Product,
+    warehouse: Warehouse,
+    on_hand: int,
+    actor: str,
+    reference: str,
+    location: str | None = None,
+    reorder_point: int | None = None,
+) -> tuple[StockItem, bool]:
+    """Bring a stock row to a counted level through the ledger; returns (item, whether stock moved)."""
+    item, _created = StockItem.objects.get_or_create(product=product, warehouse=warehouse)
+    changed_fields = []
+    if location is not None and item.location != location:
+        item.location = location
+        changed_fields.append("location")
+    if reorder_point is not None and item.reorder_point != reorder_point:
+        item.reorder_point = reorder_point
+        changed_fields.append("reorder_point")
+    if changed_fields:
+        item.save(update_fields=changed_fields)
+    delta = on_hand - item.on_hand
+    if delta:
+        kind = StockMovement.Kind.RECEIPT if item.on_hand == 0 and delta > 0 else StockMovement.Kind.ADJUSTMENT
+        item = _change_on_hand(
+            stock_item=item,
+            delta=delta,
+            kind=kind,
+            reference=reference,
+            actor=actor,
+            note=f"stock level set to {on_hand}",
+        )
+    return item, bool(delta)

@@ -1,0 +1,375 @@
+"""Staff work here. Admin actions call services; the permission of each transition is checked on the
+server (django-fsm-2 4.2.4's own admin does not check it), never only by hiding a button."""
+
+import csv
+
+from django.contrib import admin, messages
+from django.contrib.contenttypes.admin import GenericTabularInline
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from config.api import ApplicationError
+
+from . import services
+from .fsm import TransitionPermissionDenied
+from .models import BlockedCustomer, Coupon, IdempotencyKey, Order, OrderItem, ReviewStatus, TransitionLog
+
+# Transitions staff may take from the order page, each through its service.
+ADMIN_TRANSITIONS = {
+    "cancel": (services.order_cancel, _("Cancel order")),
+    "release_review": (services.order_release_review, _("Release from review")),
+    "start_processing": (services.order_start_processing, _("Start processing")),
+}
+
+
+def money(amount, currency):
+    return f"{amount:,.2f} {currency}"
+
+
+class ReadOnlyInlineMixin:
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderItemInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = OrderItem
+    fields = ["sku", "name", "quantity", "unit_price", "total_price"]
+    readonly_fields = fields
+
+
+class TransitionLogInline(ReadOnlyInlineMixin, GenericTabularInline):
+    model = TransitionLog
+    fields = ["created_at", "field", "source", "target", "transition", "actor", "reason"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    verbose_name_plural = _("history")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "created_at",
+        "customer_name",
+        "customer_email",
+        "status",
+        "payment_status",
+        "shipping_status",
+        "held",
+        "total_display",
+    ]
+    list_filter = ["status", "payment_status", "shipping_status", "review_status", "shipping_method", "currency"]
+    date_hierarchy = "created_at"
+    search_fields = ["=number", "customer_email", "customer_phone", "=customer_id"]
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [OrderItemInline, TransitionLogInline]
+    actions = ["cancel_selected", "release_selected", "export_csv"]
+    readonly_fields = [
+        "number",
+        "status",
+        "payment_status",
+        "shipping_status",
+        "review_status",
+        "customer_id",
+        "currency",
+        "subtotal_display",
+        "shipping_display",
+        "tax_display",
+        "discount_display",
+        "total_display",
+        "coupon",
+        "shipping_method",
+        "source",
+        "reservation_expires_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    ("status", "payment_status", "shipping_status", "review_status"),
+                    ("created_at", "updated_at", "reservation_expires_at"),
+                    "source",
+                ]
+            },
+        ),
+        (
+            _("Customer"),
+            {
+                "fields": [
+                    "customer_id",
+                    "customer_name",
+                    "customer_email",
+                    "customer_phone",
+                    "street",
+                    "city",
+                    "province",
+                    "postal_code",
+                    "country",
+                    "note",
+                ]
+            },
+        ),
+        (
+            _("Amounts"),
+            {
+                "fields": [
+                    "currency",
+                    "subtotal_display",
+                    "shipping_display",
+                    "discount_display",
+                    "tax_display",
+                    "total_display",
+                    "coupon",
+                    "shipping_method",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # orders come from the storefront API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an order is never deleted; it is cancelled
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("orders.export_order")
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("orders.cancel_order")
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("orders.review_order")
+
+    @admin.display(description=_("held"), boolean=True, ordering="review_status")
+    def held(self, order):
+        return order.review_status == ReviewStatus.HELD
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_display(self, order):
+        return money(order.total, order.currency)
+
+    @admin.display(description=_("subtotal"))
+    def subtotal_display(self, order):
+        return money(order.subtotal, order.currency)
+
+    @admin.display(description=_("shipping"))
+    def shipping_display(self, order):
+        return money(order.shipping, order.currency)
+
+    @admin.display(description=_("tax"))
+    def tax_display(self, order):
+        return money(order.tax, order.currency)
+
+    @admin.display(description=_("discount"))
+    def discount_display(self, order):
+        return money(order.discount, order.currency)
+
+    # --- transitions on the order page --------------------------------------------------------
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="orders_order_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_transitions(self, request, order):
+        """The admin transitions this user may take now: state allows it and the user holds its permission."""
+        names = {
+            t.name
+            for field in ("status", "review_status")
+            for t in getattr(order, f"get_available_user_{field}_transitions")(request.user)
+        }
+        return [(name, label) for name, (_service, label) in ADMIN_TRANSITIONS.items() if name in names]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        order = self.get_object(request, object_id)
+        if order is not None and self.has_change_permission(request, order):
+            extra_context["transitions"] = [
+                (reverse("admin:orders_order_transition", args=[order.pk, name]), label)
+                for name, label in self.available_transitions(request, order)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def transition_view(self, request, pk, name):
+        return require_POST(self._transition)(request, pk, name)
+
+    def _transition(self, request, pk, name):
+        order = get_object_or_404(Order, pk=pk)
+        if name not in ADMIN_TRANSITIONS or not self.has_change_permission(request, order):
+            raise PermissionDenied
+        service, label = ADMIN_TRANSITIONS[name]
+        try:
+            service(
+                number=order.number, actor=request.user, reason=request.POST.get("reason", ""), check_permission=True
+            )
+        except TransitionPermissionDenied as exc:
+            raise PermissionDenied from exc
+        except ApplicationError as exc:
+            self.message_user(
+                request,
+                _("%(action)s refused for %(order)s: %(detail)s")
+                % {"action": label, "order": order.number, "detail": exc.detail},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                _("%(action)s: done for %(order)s.") % {"action": label, "order": order.number},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
+
+    # --- bulk actions -------------------------------------------------------------------------
+    def _bulk(self, request, queryset, service, label):
+        done, refused = [], []
+        for number in queryset.values_list("number", flat=True):
+            try:
+                service(number=number, actor=request.user, check_permission=True)
+                done.append(number)
+            except ApplicationError as exc:
+                refused.append(f"{number} ({exc.detail})")
+        if done:
+            self.message_user(
+                request,
+                _("%(action)s: %(count)d order(s) done.") % {"action": label, "count": len(done)},
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                _("%(action)s refused for: %(orders)s") % {"action": label, "orders": "; ".join(refused)},
+                messages.ERROR,
+            )
+
+    @admin.action(description=_("Cancel selected orders (releases stock)"), permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        self._bulk(request, queryset, services.order_cancel, _("Cancel"))
+
+    @admin.action(description=_("Release selected orders from review"), permissions=["review"])
+    def release_selected(self, request, queryset):
+        self._bulk(request, queryset, services.order_release_review, _("Release from review"))
+
+    @admin.action(description=_("Export selected orders as CSV (finance)"), permissions=["export"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "number",
+                "created_at",
+                "status",
+                "payment_status",
+                "customer_id",
+                "currency",
+                "subtotal",
+                "shipping",
+                "tax",
+                "discount",
+                "total",
+            ]
+        )
+        for o in queryset.order_by("created_at").iterator():
+            writer.writerow(
+                [
+                    o.number,
+                    o.created_at.isoformat(),
+                    o.status,
+                    o.payment_status,
+                    o.customer_id,
+                    o.currency,
+                    o.subtotal,
+                    o.shipping,
+                    o.tax,
+                    o.discount,
+                    o.total,
+                ]
+            )
+        return response
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "object_repr", "content_type", "field", "source", "target", "actor", "reason"]
+    list_filter = ["content_type", "field", "target"]
+    list_select_related = ["content_type"]
+    search_fields = ["=object_repr", "actor"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "kind",
+        "value",
+        "min_subtotal",
+        "valid_from",
+        "valid_until",
+        "used_count",
+        "max_uses",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code"]
+    readonly_fields = ["used_count"]
+
+    def save_model(self, request, obj, form, change):
+        obj.code = obj.code.strip().upper()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(BlockedCustomer)
+class BlockedCustomerAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "reason", "created_at"]
+    search_fields = ["identifier"]
+
+    def save_model(self, request, obj, form, change):
+        obj.identifier = obj.identifier.strip()
+        if "@" in obj.identifier:
+            obj.identifier = obj.identifier.lower()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "client", "order_number", "response_status", "created_at"]
+    list_select_related = ["client"]
+    search_fields = ["=key", "=order_number"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,94 @@
+"""Storefront API: one view per use case; parse, call one service, render."""
+
+import re
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import ApplicationError
+
+from . import selectors, services
+from .models import Order
+from .serializers import OrderOutput, OrderPlaceInput
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+ERROR = inline_serializer("Error", fields={"code": serializers.CharField(), "detail": serializers.CharField()})
+
+
+class IdempotencyKeyMissing(ApplicationError):
+    code = "idempotency_key_missing"
+    default_detail = _("Send an Idempotency-Key header of 1-255 visible ASCII characters.")
+
+
+def render_order(order: Order) -> dict:
+    return dict(OrderOutput(order).data)
+
+
+class OrderListCreateApi(ListAPIView):
+    serializer_class = OrderOutput
+
+    def get_queryset(self):
+        return selectors.order_list(customer_id=self.request.query_params.get("customer_id"))
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[OpenApiParameter("customer_id", str, description="Only this customer's orders, newest first")],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="orders_place",
+        request=OrderPlaceInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="1-255 visible ASCII characters; replays return the stored response",
+            )
+        ],
+        responses={201: OrderOutput, 400: ERROR, 403: ERROR, 409: ERROR, 422: ERROR, 429: ERROR},
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key", "")
+        if not IDEMPOTENCY_KEY.match(key):
+            raise IdempotencyKeyMissing()
+        payload = OrderPlaceInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = services.order_place(
+            client=request.user,
+            idempotency_key=key,
+            request_hash=services.request_fingerprint(request.data),
+            render=render_order,
+            **payload.validated_data,
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        if result.body.get("number"):
+            headers["Location"] = f"/api/v1/orders/{result.body['number']}/"
+        return Response(result.body, status=result.status_code, headers=headers)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(operation_id="orders_retrieve", responses={200: OrderOutput, 404: ERROR})
+    def get(self, request, number):
+        order = get_object_or_404(selectors.order_detail_queryset(), number=number)
+        return Response(render_order(order))
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(operation_id="orders_cancel", request=None, responses={200: OrderOutput, 404: ERROR, 409: ERROR})
+    def post(self, request, number):
+        get_object_or_404(Order.objects.only("pk"), number=number)
+        services.order_cancel(
+            number=number, actor=f"api:{request.user.get_username()}", reason=str(_("Cancelled by the customer"))
+        )
+        order = selectors.order_detail_queryset().get(number=number)
+        return Response(render_order(order))

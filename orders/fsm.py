@@ -1,0 +1,76 @@
+"""The one way any FSM field changes: check, apply, and write the TransitionLog row."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from config.api import ApplicationError, InvalidTransition
+
+from .models import TransitionLog
+
+Actor = AbstractBaseUser | str
+
+
+class TransitionPermissionDenied(ApplicationError):
+    code = "permission_denied"
+    status_code = 403
+    default_detail = _("You do not have permission to perform this action.")
+
+
+def actor_parts(actor: Actor) -> tuple[str, AbstractBaseUser | None]:
+    """A user, or a named system actor such as `gateway:alipay` or `task:close_expired_orders`."""
+    if isinstance(actor, str):
+        return actor, None
+    return actor.get_username(), actor
+
+
+def transition_log_entry(
+    instance: models.Model, *, field: str, source: str, target: str, name: str, actor: Actor, reason: str = ""
+) -> TransitionLog:
+    label, user = actor_parts(actor)
+    return TransitionLog(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:100],
+        field=field,
+        source=source,
+        target=target,
+        transition=name,
+        actor=label[:150],
+        user=user,
+        reason=reason[:500],
+    )
+
+
+def transition_apply(
+    instance: models.Model, name: str, *, actor: Actor, reason: str = "", check_permission: bool = False
+) -> TransitionLog:
+    """Run the `name` transition on a locked instance and log it; the caller saves the instance.
+
+    Raises InvalidTransition (with the current state) when the state machine refuses, and
+    TransitionPermissionDenied when `check_permission` is set and the user lacks the transition's permission
+    (the admin's server-side check, which django-fsm-2 4.2.4's own admin skips).
+    """
+    method = getattr(instance, name)
+    field = method._django_fsm.field
+    source = field.get_state(instance)
+    if not can_proceed(method):
+        raise InvalidTransition(status=source)
+    if check_permission and (isinstance(actor, str) or not has_transition_perm(method, actor)):
+        raise TransitionPermissionDenied()
+    method()
+    entry = transition_log_entry(
+        instance,
+        field=field.name,
+        source=source,
+        target=field.get_state(instance),
+        name=name,
+        actor=actor,
+        reason=reason,
+    )
+    entry.save()
+    return entry

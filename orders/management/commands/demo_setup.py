@@ -1,0 +1,39 @@
+"""Demo data for `make run`: the demo catalogue, one staff user per group, a storefront token."""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+DEMO_CATALOG = Path(__file__).resolve().parents[2] / "fixtures" / "demo_catalog.json"
+STAFF = [
+    ("admin", "admin-demo-pass", None),
+    ("cs", "cs-demo-pass", "Customer service"),
+    ("finance", "finance-demo-pass", "Finance"),
+    ("warehouse", "warehouse-demo-pass", "Warehouse"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data and print the demo logins (never use in production)."
+
+    def handle(self, *args, **options):
+        call_command("load_catalog", str(DEMO_CATALOG), stdout=self.stdout)
+        User = get_user_model()
+        lines = []
+        for username, password, group in STAFF:
+            user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            user.is_staff = True
+            user.is_superuser = group is None
+            user.set_password(password)
+            user.save()
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            lines.append(f"  {username:<10} {password:<22} {group or 'superuser'}")
+        api_user, _ = User.objects.get_or_create(username="api:demo-storefront")
+        token, _ = Token.objects.get_or_create(user=api_user)
+        self.stdout.write("\nDemo staff logins for http://127.0.0.1:8000/admin/ :\n" + "\n".join(lines))
+        self.stdout.write(f"Demo storefront API token: Authorization: Token {token.key}\n")

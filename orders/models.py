@@ -1,0 +1,349 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+# Crockford's base32 without I, L, O, U: nothing to confuse when read over the phone.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_order_number() -> str:
+    """`YYMMDD-XXXXXXXX`: the date for people, 40 random bits so numbers cannot be guessed."""
+    random_part = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"{timezone.localdate():%y%m%d}-{random_part}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending payment")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+    CLOSED = "closed", _("Closed (expired)")
+    PENDING_RESTOCK = "pending_restock", _("Paid, awaiting restock")
+    PROCESSING = "processing", _("Processing")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class ShippingStatus(models.TextChoices):
+    UNFULFILLED = "unfulfilled", _("Unfulfilled")
+    PICKING = "picking", _("Picking")
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+    IN_TRANSIT = "in_transit", _("In transit")
+    DELIVERED = "delivered", _("Delivered")
+    EXCEPTION = "exception", _("Exception")
+
+
+class ReviewStatus(models.TextChoices):
+    CLEAR = "clear", _("Not held")
+    HELD = "held", _("Held for review")
+    RELEASED = "released", _("Released by staff")
+
+
+class Coupon(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        FIXED = "fixed", _("Fixed amount off")
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2)
+    min_subtotal = models.DecimalField(_("minimum subtotal"), max_digits=12, decimal_places=2, default=0)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    max_uses = models.PositiveIntegerField(_("maximum uses"), null=True, blank=True)
+    used_count = models.PositiveIntegerField(_("times used"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="coupon_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(used_count__lte=models.F("max_uses")),
+                name="coupon_used_within_limit",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class BlockedCustomer(models.Model):
+    """A customer id or e-mail address (lower-cased) that may not place orders."""
+
+    identifier = models.CharField(_("customer id or e-mail"), max_length=254, unique=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["identifier"]
+        verbose_name = _("blocked customer")
+        verbose_name_plural = _("blocked customers")
+
+    def __str__(self):
+        return self.identifier
+
+
+class Order(FSMModelMixin, models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True, default=new_order_number, editable=False)
+    status = FSMField(_("status"), default=OrderStatus.PENDING, choices=OrderStatus.choices, protected=True)
+    payment_status = FSMField(
+        _("payment status"), default=PaymentStatus.PENDING, choices=PaymentStatus.choices, protected=True
+    )
+    shipping_status = FSMField(
+        _("shipping status"), default=ShippingStatus.UNFULFILLED, choices=ShippingStatus.choices, protected=True
+    )
+    review_status = FSMField(_("review"), default=ReviewStatus.CLEAR, choices=ReviewStatus.choices, protected=True)
+
+    customer_id = models.CharField(_("customer id"), max_length=64, db_index=True)
+    customer_name = models.CharField(_("customer name"), max_length=200)
+    customer_email = models.EmailField(_("e-mail"), db_index=True)
+    customer_phone = models.CharField(_("phone"), max_length=20, db_index=True)
+    street = models.CharField(_("street"), max_length=255)
+    city = models.CharField(_("city"), max_length=100)
+    province = models.CharField(_("province"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20)
+    country = models.CharField(_("country"), max_length=2)
+
+    shipping_method = models.CharField(_("shipping method"), max_length=20, default="standard")
+    currency = models.CharField(_("currency"), max_length=3)
+    note = models.CharField(_("customer note"), max_length=500, blank=True)
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("coupon")
+    )
+    subtotal = models.DecimalField(_("subtotal"), max_digits=12, decimal_places=2)
+    shipping = models.DecimalField(_("shipping"), max_digits=12, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=12, decimal_places=2)
+    discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+
+    content_hash = models.CharField(_("content fingerprint"), max_length=64, editable=False)
+    source = models.CharField(_("placed through"), max_length=150, blank=True)
+    reservation_expires_at = models.DateTimeField(_("reservation expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        permissions = [
+            ("cancel_order", _("Can cancel orders")),
+            ("review_order", _("Can release orders held for review")),
+            ("process_order", _("Can start processing orders")),
+            ("export_order", _("Can export orders for finance")),
+        ]
+        indexes = [
+            models.Index(fields=["customer_id", "content_hash", "created_at"], name="order_duplicate_idx"),
+            models.Index(fields=["status", "reservation_expires_at"], name="order_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    # --- status: the lifecycle table of ARCHITECTURE.md ---------------------------------------
+    @transition(status, source=OrderStatus.PENDING, target=OrderStatus.CONFIRMED)
+    def confirm(self):
+        """Payment confirmed by a callback, a gateway query or finance."""
+
+    @transition(status, source=OrderStatus.PENDING, target=OrderStatus.CANCELLED, permission="orders.cancel_order")
+    def cancel(self):
+        """Customer cancelled, or the payment definitively failed."""
+
+    @transition(status, source=OrderStatus.PENDING, target=OrderStatus.CLOSED)
+    def close(self):
+        """The reservation expired unpaid."""
+
+    @transition(status, source=[OrderStatus.CLOSED, OrderStatus.CANCELLED], target=OrderStatus.PENDING_RESTOCK)
+    def await_restock(self):
+        """Paid late, and the stock is gone."""
+
+    @transition(status, source=[OrderStatus.CLOSED, OrderStatus.CANCELLED], target=OrderStatus.CONFIRMED)
+    def confirm_late(self):
+        """Paid late, and the stock could be reserved again."""
+
+    def not_held(self) -> bool:
+        return self.review_status != ReviewStatus.HELD
+
+    @transition(
+        status,
+        source=OrderStatus.CONFIRMED,
+        target=OrderStatus.PROCESSING,
+        conditions=[not_held],
+        permission="orders.process_order",
+    )
+    def start_processing(self):
+        """The picking list went to the warehouse (never while held for review)."""
+
+    @transition(status, source=OrderStatus.PROCESSING, target=OrderStatus.SHIPPED)
+    def ship(self):
+        """Handed to the carrier with a tracking number."""
+
+    @transition(status, source=OrderStatus.SHIPPED, target=OrderStatus.DELIVERED)
+    def deliver(self):
+        """The carrier reports delivery."""
+
+    @transition(status, source=OrderStatus.DELIVERED, target=OrderStatus.COMPLETED)
+    def complete(self):
+        """The after-sales window has passed."""
+
+    @transition(
+        status,
+        source=[OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.PENDING_RESTOCK],
+        target=OrderStatus.REFUNDED,
+    )
+    def refund(self):
+        """Finance refunded the order."""
+
+    # --- payment_status ------------------------------------------------------------------------
+    @transition(payment_status, source=[PaymentStatus.PENDING, PaymentStatus.FAILED], target=PaymentStatus.PAID)
+    def mark_paid(self):
+        """A success may follow a failed attempt."""
+
+    @transition(payment_status, source=PaymentStatus.PENDING, target=PaymentStatus.FAILED)
+    def mark_payment_failed(self):
+        pass
+
+    @transition(payment_status, source=PaymentStatus.PAID, target=PaymentStatus.REFUNDED)
+    def mark_refunded(self):
+        pass
+
+    # --- shipping_status -----------------------------------------------------------------------
+    @transition(shipping_status, source=ShippingStatus.UNFULFILLED, target=ShippingStatus.PICKING)
+    def mark_picking(self):
+        pass
+
+    @transition(shipping_status, source=ShippingStatus.PICKING, target=ShippingStatus.PACKED)
+    def mark_packed(self):
+        pass
+
+    @transition(shipping_status, source=ShippingStatus.PACKED, target=ShippingStatus.SHIPPED)
+    def mark_shipped(self):
+        pass
+
+    @transition(
+        shipping_status, source=[ShippingStatus.SHIPPED, ShippingStatus.EXCEPTION], target=ShippingStatus.IN_TRANSIT
+    )
+    def mark_in_transit(self):
+        pass
+
+    @transition(
+        shipping_status,
+        source=[ShippingStatus.SHIPPED, ShippingStatus.IN_TRANSIT, ShippingStatus.EXCEPTION],
+        target=ShippingStatus.DELIVERED,
+    )
+    def mark_delivered(self):
+        pass
+
+    @transition(
+        shipping_status, source=[ShippingStatus.SHIPPED, ShippingStatus.IN_TRANSIT], target=ShippingStatus.EXCEPTION
+    )
+    def mark_shipping_exception(self):
+        pass
+
+    # --- review_status -------------------------------------------------------------------------
+    @transition(review_status, source=ReviewStatus.HELD, target=ReviewStatus.RELEASED, permission="orders.review_order")
+    def release_review(self):
+        """Staff checked a suspicious repeat order and let it through."""
+
+    @property
+    def is_held(self) -> bool:
+        return self.review_status == ReviewStatus.HELD
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order"))
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    total_price = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="orderitem_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.sku}"
+
+
+class TransitionLog(models.Model):
+    """One row per state change of any FSM field of any model, written in the change's transaction."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("object type"))
+    object_id = models.CharField(_("object id"), max_length=64)
+    subject = GenericForeignKey("content_type", "object_id")
+    object_repr = models.CharField(_("object"), max_length=100)
+    field = models.CharField(_("field"), max_length=40)
+    source = models.CharField(_("from"), max_length=40, blank=True)
+    target = models.CharField(_("to"), max_length=40)
+    transition = models.CharField(_("transition"), max_length=60)
+    actor = models.CharField(_("actor"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("transition log entry")
+        verbose_name_plural = _("transition log")
+        indexes = [models.Index(fields=["content_type", "object_id"], name="transitionlog_subject_idx")]
+
+    def __str__(self):
+        return f"{self.object_repr}.{self.field}: {self.source or '—'} → {self.target}"
+
+
+class IdempotencyKey(models.Model):
+    """A storefront's Idempotency-Key with the response it got; kept at least 24 hours."""
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("client")
+    )
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(_("request fingerprint"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("response status"))
+    response_body = models.JSONField(_("response body"))
+    order_number = models.CharField(_("order"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotencykey_client_key_uniq")]
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,151 @@
+"""Input and output shapes of the storefront API (API-CONTRACT.md). Serializers never save."""
+
+from decimal import Decimal
+
+import phonenumbers
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import Order
+
+
+class MoneyField(serializers.DecimalField):
+    """A string with exactly two decimals, `"199.00"`; floats are refused."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, float | bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AddressInput(serializers.Serializer):
+    street = serializers.CharField(max_length=255)
+    city = serializers.CharField(max_length=100)
+    province = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", error_messages={"invalid": _("Use a two-letter ISO 3166 country code.")}
+    )
+
+    def validate_country(self, value):
+        return value.upper()
+
+
+class CustomerInput(serializers.Serializer):
+    id = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=40)
+    address = AddressInput()
+
+    def validate_email(self, value):
+        return value.strip().lower()
+
+    def validate(self, attrs):
+        region = attrs["address"]["country"]
+        try:
+            number = phonenumbers.parse(attrs["phone"], region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise serializers.ValidationError({"phone": [_("Enter a valid phone number.")]})
+        attrs["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return attrs
+
+
+class ItemInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = MoneyField(min_value=Decimal("0.00"))
+
+
+class OrderPlaceInput(serializers.Serializer):
+    customer = CustomerInput()
+    items = ItemInput(many=True, allow_empty=False)
+    coupon_code = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
+    shipping_method = serializers.ChoiceField(choices=["standard", "express"], default="standard")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    allow_duplicate = serializers.BooleanField(default=False)
+
+    def validate_items(self, items):
+        skus = [i["sku"] for i in items]
+        repeated = sorted({s for s in skus if skus.count(s) > 1})
+        if repeated:
+            raise serializers.ValidationError(_("Each sku may appear once: %(skus)s.") % {"skus": ", ".join(repeated)})
+        return items
+
+    def validate_coupon_code(self, value):
+        return (value or "").strip().upper() or None
+
+    def validate_currency(self, value):
+        return value.upper()
+
+
+class OrderItemOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneyField()
+    total_price = MoneyField()
+
+
+class OrderOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    payment_status = serializers.CharField()
+    shipping_status = serializers.CharField()
+    customer = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+    pricing = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    coupon_code = serializers.SerializerMethodField()
+    shipping_method = serializers.CharField()
+    note = serializers.CharField()
+    reservation_expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    warnings = serializers.SerializerMethodField()
+    payments = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
+
+    def get_customer(self, order: Order) -> dict:
+        return {
+            "id": order.customer_id,
+            "name": order.customer_name,
+            "email": order.customer_email,
+            "phone": order.customer_phone,
+            "address": {
+                "street": order.street,
+                "city": order.city,
+                "province": order.province,
+                "postal_code": order.postal_code,
+                "country": order.country,
+            },
+        }
+
+    def get_items(self, order: Order) -> list[dict]:
+        items = getattr(order, "placed_items", None)
+        if items is None:
+            items = order.items.all()
+        return OrderItemOutput(items, many=True).data
+
+    def get_pricing(self, order: Order) -> dict[str, str]:
+        return {f: f"{getattr(order, f):.2f}" for f in ("subtotal", "shipping", "tax", "discount", "total")}
+
+    def get_coupon_code(self, order: Order) -> str | None:
+        return order.coupon.code if order.coupon_id else None
+
+    def get_warnings(self, order: Order) -> list[str]:
+        return ["held_for_review"] if order.is_held else []
+
+    def get_payments(self, order: Order) -> list[dict]:
+        return []  # payments arrive with the payments app (issue 4)
+
+    def get_shipments(self, order: Order) -> list[dict]:
+        return []  # shipments arrive with the fulfilment app (issue 5)

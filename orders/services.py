@@ -1,0 +1,427 @@
+"""Order use cases. Reads and checks come first; the write transaction is short and touches stock last,
+so a hot SKU's row is locked only for the few statements that must hold it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from config.api import ApplicationError, InvalidTransition
+from inventory.models import Product
+from inventory.services import AllocationLost, OutOfStock, stock_plan, stock_release, stock_reserve
+
+from .fsm import Actor, transition_apply, transition_log_entry
+from .models import (
+    BlockedCustomer,
+    Coupon,
+    IdempotencyKey,
+    Order,
+    OrderItem,
+    OrderStatus,
+    ReviewStatus,
+    TransitionLog,
+)
+from .pricing import price_order
+
+logger = logging.getLogger(__name__)
+
+
+# --- errors of the placement table ------------------------------------------------------------
+class UnknownProduct(ApplicationError):
+    code = "unknown_product"
+    default_detail = _("Some products do not exist.")
+
+
+class ProductUnavailable(ApplicationError):
+    code = "product_unavailable"
+    default_detail = _("Some products are not for sale.")
+
+
+class PriceMismatch(ApplicationError):
+    code = "price_mismatch"
+    default_detail = _("Some prices differ from the catalogue.")
+
+
+class QuantityLimitExceeded(ApplicationError):
+    code = "quantity_limit_exceeded"
+    default_detail = _("Some quantities exceed the per-order limit.")
+
+
+class InvalidCoupon(ApplicationError):
+    code = "invalid_coupon"
+    default_detail = _("The coupon cannot be used.")
+
+
+class CustomerBlocked(ApplicationError):
+    code = "customer_blocked"
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("This customer may not place orders.")
+
+
+class DuplicateOrder(ApplicationError):
+    code = "duplicate_order"
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The same order was placed a moment ago.")
+
+
+class IdempotencyKeyInUse(ApplicationError):
+    code = "idempotency_key_in_use"
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("A request with this Idempotency-Key is being processed.")
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _("This Idempotency-Key was used with a different request.")
+
+
+class OrderValidationError(ApplicationError):
+    code = "validation_error"
+    default_detail = _("The request body is invalid.")
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    order: Order | None
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def request_fingerprint(payload: Any) -> str:
+    """Fingerprint of a request body, insensitive to key order and whitespace."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _content_hash(customer_id: str, lines: list[tuple[str, int]], total: Decimal) -> str:
+    text = "|".join([customer_id, *(f"{sku}x{qty}" for sku, qty in sorted(lines)), str(total)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(client: AbstractBaseUser, key: str, request_hash: str) -> PlaceResult | None:
+    stored = IdempotencyKey.objects.filter(client=client, key=key).first()
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    return PlaceResult(order=None, status_code=stored.response_status, body=stored.response_body, replayed=True)
+
+
+def _check_products(items: list[dict], currency: str) -> dict[str, Product]:
+    skus = [i["sku"] for i in items]
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    unknown = [s for s in skus if s not in products]
+    if unknown:
+        raise UnknownProduct(skus=unknown)
+    unavailable = [s for s in skus if not products[s].is_sellable]
+    if unavailable:
+        raise ProductUnavailable(skus=unavailable)
+    wrong_currency = [s for s in skus if products[s].currency != currency]
+    if wrong_currency:
+        message = _("Products %(skus)s are priced in %(currency)s.") % {
+            "skus": ", ".join(wrong_currency),
+            "currency": products[wrong_currency[0]].currency,
+        }
+        raise OrderValidationError(errors={"currency": [str(message)]})
+    mismatched = [
+        {"sku": i["sku"], "expected": f"{products[i['sku']].price:.2f}", "given": f"{i['unit_price']:.2f}"}
+        for i in items
+        if i["unit_price"] != products[i["sku"]].price
+    ]
+    if mismatched:
+        raise PriceMismatch(items=mismatched)
+    over = [
+        {"sku": i["sku"], "requested": i["quantity"], "limit": products[i["sku"]].max_quantity_per_order}
+        for i in items
+        if i["quantity"] > products[i["sku"]].max_quantity_per_order
+    ]
+    if over:
+        raise QuantityLimitExceeded(items=over)
+    return products
+
+
+def _check_coupon(code: str, subtotal: Decimal, now: datetime) -> Coupon:
+    coupon = Coupon.objects.filter(code=code).first()
+    if coupon is None or not coupon.is_active:
+        raise InvalidCoupon(_("Unknown coupon."), reason="unknown")
+    if coupon.valid_from and now < coupon.valid_from:
+        raise InvalidCoupon(_("The coupon is not valid yet."), reason="not_started")
+    if coupon.valid_until and now > coupon.valid_until:
+        raise InvalidCoupon(_("The coupon has expired."), reason="expired")
+    if coupon.max_uses is not None and coupon.used_count >= coupon.max_uses:
+        raise InvalidCoupon(_("The coupon has been used up."), reason="exhausted")
+    if subtotal < coupon.min_subtotal:
+        raise InvalidCoupon(
+            _("The order does not reach the coupon's minimum spend of %(amount)s.") % {"amount": coupon.min_subtotal},
+            reason="min_subtotal",
+        )
+    return coupon
+
+
+def _use_coupon(coupon: Coupon) -> None:
+    """Counts a use atomically; the conditional UPDATE never lets the count pass max_uses."""
+    used = Coupon.objects.filter(Q(max_uses__isnull=True) | Q(used_count__lt=F("max_uses")), pk=coupon.pk).update(
+        used_count=F("used_count") + 1
+    )
+    if not used:
+        raise InvalidCoupon(_("The coupon has been used up."), reason="exhausted")
+
+
+def _give_back_coupon(order: Order) -> None:
+    if order.coupon_id:
+        Coupon.objects.filter(pk=order.coupon_id, used_count__gt=0).update(used_count=F("used_count") - 1)
+
+
+def order_place(
+    *,
+    client: AbstractBaseUser,
+    idempotency_key: str,
+    request_hash: str,
+    customer: dict[str, Any],
+    items: list[dict[str, Any]],
+    render: Callable[[Order], dict[str, Any]],
+    coupon_code: str | None = None,
+    shipping_method: str = "standard",
+    currency: str | None = None,
+    note: str = "",
+    allow_duplicate: bool = False,
+) -> PlaceResult:
+    """Place an order for a storefront: exactly one order per Idempotency-Key, stock reserved or nothing.
+
+    The idempotency row is written in the order's own transaction with the rendered response, so a
+    replay returns byte-for-byte what the first call returned and a failed call leaves no key behind.
+    """
+    replay = _replay(client, idempotency_key, request_hash)
+    if replay:
+        return replay
+
+    now = timezone.now()
+    currency = currency or settings.SHOP_CURRENCY
+    if BlockedCustomer.objects.filter(identifier__in=[customer["email"].lower(), customer["id"]]).exists():
+        raise CustomerBlocked()
+    products = _check_products(items, currency)
+    pricing_lines = [(products[i["sku"]].price, i["quantity"]) for i in items]
+    coupon = None
+    if coupon_code:
+        subtotal = sum((p * q for p, q in pricing_lines), Decimal(0))
+        coupon = _check_coupon(coupon_code, subtotal, now)
+    pricing = price_order(
+        lines=pricing_lines,
+        shipping_method=shipping_method,
+        coupon_kind=coupon.kind if coupon else None,
+        coupon_value=coupon.value if coupon else None,
+    )
+
+    content_hash = _content_hash(customer["id"], [(i["sku"], i["quantity"]) for i in items], pricing.total)
+    recent = list(
+        Order.objects.filter(
+            customer_id=customer["id"],
+            content_hash=content_hash,
+            created_at__gte=now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES),
+        )
+        .exclude(status=OrderStatus.CANCELLED)
+        .order_by("-created_at")
+        .values_list("number", "created_at")[:50]
+    )
+    if recent and not allow_duplicate:
+        raise DuplicateOrder(order=recent[0][0])
+    review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
+    held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
+
+    lines = [(products[i["sku"]], i["quantity"]) for i in items]
+    actor = f"api:{client.get_username()}"
+    address = customer["address"]
+    for _attempt in range(5):
+        allocations = stock_plan(lines=lines)  # raises OutOfStock naming every short item
+        order = Order(
+            customer_id=customer["id"],
+            customer_name=customer["name"],
+            customer_email=customer["email"],
+            customer_phone=customer["phone"],
+            street=address["street"],
+            city=address["city"],
+            province=address.get("province", ""),
+            postal_code=address["postal_code"],
+            country=address["country"],
+            shipping_method=shipping_method,
+            currency=currency,
+            note=note,
+            coupon=coupon,
+            subtotal=pricing.subtotal,
+            shipping=pricing.shipping,
+            tax=pricing.tax,
+            discount=pricing.discount,
+            total=pricing.total,
+            content_hash=content_hash,
+            source=client.get_username(),
+            review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR,
+            created_at=now,
+            reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
+        )
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+                order.placed_items = OrderItem.objects.bulk_create(
+                    [
+                        OrderItem(
+                            order=order,
+                            product=p,
+                            sku=p.sku,
+                            name=p.name,
+                            unit_price=p.price,
+                            quantity=q,
+                            total_price=p.price * q,
+                        )
+                        for p, q in lines
+                    ]
+                )
+                log = [
+                    transition_log_entry(
+                        order,
+                        field="status",
+                        source="",
+                        target=order.status,
+                        name="place",
+                        actor=client,
+                        reason=str(_("Order placed")),
+                    )
+                ]
+                if held:
+                    log.append(
+                        transition_log_entry(
+                            order,
+                            field="review_status",
+                            source="",
+                            target=order.review_status,
+                            name="hold",
+                            actor=actor,
+                            reason=str(_("Repeated identical orders")),
+                        )
+                    )
+                order.transition_log_entries = log
+                TransitionLog.objects.bulk_create(log)
+                if coupon:
+                    _use_coupon(coupon)
+                body = render(order)
+                IdempotencyKey.objects.create(
+                    client=client,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    response_status=201,
+                    response_body=body,
+                    order_number=order.number,
+                    created_at=now,
+                )
+                stock_reserve(
+                    holder=order.number, allocations=allocations, expires_at=order.reservation_expires_at, actor=actor
+                )
+        except AllocationLost:
+            logger.info("allocation lost a race, planning again", extra={"order": order.number})
+            continue
+        except IntegrityError as exc:
+            if "idempotencykey_client_key_uniq" not in str(exc):
+                raise
+            # A concurrent request with the same key committed first.
+            replay = _replay(client, idempotency_key, request_hash)
+            if replay:
+                return replay
+            raise IdempotencyKeyInUse() from exc
+        return PlaceResult(order=order, status_code=201, body=body, replayed=False)
+    stock_plan(lines=lines)
+    raise OutOfStock(items=[{"sku": p.sku, "requested": q} for p, q in lines])
+
+
+def _lock_order(number: str) -> Order:
+    return Order.objects.select_for_update().get(number=number)
+
+
+def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:
+    """Cancel a pending order and release its stock, once, whoever races it (expiry, payment)."""
+    with transaction.atomic():
+        order = _lock_order(number)
+        transition_apply(
+            order, "cancel", actor=actor, reason=reason or str(_("Cancelled")), check_permission=check_permission
+        )
+        order.save(update_fields=["status", "updated_at"])
+        label = actor if isinstance(actor, str) else actor.get_username()
+        stock_release(holder=order.number, actor=label, note="order cancelled")
+        _give_back_coupon(order)
+    return order
+
+
+def order_close_expired(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Close pending orders whose reservation expired; returns how many this run closed.
+
+    Each order is locked with SKIP LOCKED and re-checked inside the lock, so two runs at once, or a
+    cancel or payment arriving at the same moment, never close or release anything twice.
+    """
+    now = now or timezone.now()
+    actor = "task:close_expired_orders"
+    closed = 0
+    numbers = list(
+        Order.objects.filter(status=OrderStatus.PENDING, reservation_expires_at__lte=now)
+        .order_by("reservation_expires_at")
+        .values_list("number", flat=True)[:batch_size]
+    )
+    for number in numbers:
+        with transaction.atomic():
+            lock = Order.objects.filter(number=number, status=OrderStatus.PENDING, reservation_expires_at__lte=now)
+            if connection.features.has_select_for_update_skip_locked:
+                lock = lock.select_for_update(skip_locked=True)
+            order = lock.first()
+            if order is None:
+                continue
+            transition_apply(order, "close", actor=actor, reason=str(_("Reservation expired unpaid")))
+            order.save(update_fields=["status", "updated_at"])
+            stock_release(holder=order.number, actor=actor, note="reservation expired")
+            _give_back_coupon(order)
+            closed += 1
+    return closed
+
+
+def order_release_review(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:
+    """Staff let an order held for review go on to fulfilment."""
+    with transaction.atomic():
+        order = _lock_order(number)
+        transition_apply(
+            order,
+            "release_review",
+            actor=actor,
+            reason=reason or str(_("Reviewed by staff")),
+            check_permission=check_permission,
+        )
+        order.save(update_fields=["review_status", "updated_at"])
+    return order
+
+
+def order_start_processing(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:
+    """The picking list went to the warehouse."""
+    with transaction.atomic():
+        order = _lock_order(number)
+        if order.is_held:
+            raise InvalidTransition(_("The order is held for review."), status=order.status)
+        transition_apply(order, "start_processing", actor=actor, reason=reason, check_permission=check_permission)
+        order.save(update_fields=["status", "updated_at"])
+    return order
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(hours=max(settings.IDEMPOTENCY_KEY_TTL_HOURS, 24))
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
