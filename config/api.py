@@ -101,6 +101,11 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     scope = "token"
 
+    def get_rate(self):
+        from django.conf import settings
+
+        return settings.API_THROTTLE_RATE
+
     def get_cache_key(self, request, view):
         if request.auth is None:
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,68 @@
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_user(db):
+    return UserFactory(username="api:test-shop", is_staff=False)
+
+
+@pytest.fixture
+def token(api_user):
+    return Token.objects.create(user=api_user)
+
+
+@pytest.fixture
+def api(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def warehouse(db):
+    return WarehouseFactory(code="SH", priority=1)
+
+
+@pytest.fixture
+def product(warehouse):
+    p = ProductFactory(sku="SKU-001", price="99.00", max_quantity_per_order=5)
+    stock(p, warehouse, 100, reorder_point=10, location="A-01-03")
+    return p
+
+
+def order_body(items=None, **overrides):
+    body = {
+        "customer": {
+            "id": "cust-42",
+            "name": "张三",
+            "email": "zhang.san@example.com",
+            "phone": "+8613800138000",
+            "address": {"street": "88 Century Ave", "city": "Shanghai", "province": "Shanghai",
+                        "postal_code": "200120", "country": "CN"},
+        },
+        "items": items if items is not None else [{"sku": "SKU-001", "quantity": 2, "unit_price": "99.00"}],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def place(api):
+    counter = iter(range(10**6))
+
+    def _place(body=None, key=None, client=None, **kwargs):
+        return (client or api).post("/api/v1/orders/", body if body is not None else order_body(**kwargs),
+                                    format="json", HTTP_IDEMPOTENCY_KEY=key or f"key-{next(counter)}")
+
+    return _place
