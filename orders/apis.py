@@ -88,7 +88,7 @@ class OrderCancelApi(APIView):
     def post(self, request, number):
         get_object_or_404(Order.objects.only("pk"), number=number)
         services.order_cancel(
-            number=number, actor=f"api:{request.user.get_username()}", reason=str(_("Cancelled by the customer"))
+            number=number, actor=request.user, reason=str(_("Cancelled by the customer"))
         )
         order = selectors.order_detail_queryset().get(number=number)
         return Response(render_order(order))

@@ -245,7 +245,7 @@ def order_place(
     held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
 
     lines = [(products[i["sku"]], i["quantity"]) for i in items]
-    actor = f"api:{client.get_username()}"
+    actor = client.get_username()  # storefront users are named `api:<storefront>`
     address = customer["address"]
     for _attempt in range(5):
         allocations = stock_plan(lines=lines)  # raises OutOfStock naming every short item
