@@ -1,0 +1,194 @@
+"""The admin as staff use it: pages render, lists stay O(1) in queries, transitions are checked on the server."""
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from inventory.models import StockItem
+from orders.fsm import transition_apply
+from orders.models import Order, TransitionLog
+from tests.conftest import order_body
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def orders(place, product):
+    return [place(order_body(allow_duplicate=True)).json()["number"] for _ in range(3)]
+
+
+def login(client, group=None, superuser=False):
+    user = UserFactory(username=f"staff-{group or 'super'}", is_superuser=superuser, group=group)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.django_db
+def test_every_changelist_and_change_page_renders(client, orders):
+    login(client, superuser=True)
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+        obj = model_admin.get_queryset(_request()).first()
+        if obj is not None:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            assert client.get(change).status_code == 200, change
+
+
+def _request():
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory(username="renderer", is_superuser=True)
+    return request
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", ["Customer service", "Finance", "Warehouse"])
+def test_staff_groups_can_open_the_order_pages(client, orders, group):
+    login(client, group)
+    assert client.get(reverse("admin:orders_order_changelist")).status_code == 200
+    order = Order.objects.get(number=orders[0])
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    assert orders[0] in page.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["admin:orders_order_changelist", "admin:inventory_product_changelist",
+                                      "admin:inventory_stockitem_changelist", "admin:inventory_stockmovement_changelist",
+                                      "admin:orders_transitionlog_changelist", "admin:inventory_reservation_changelist"])
+def test_list_pages_do_not_grow_queries_with_rows(client, place, product, url_name):
+    login(client, superuser=True)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse(url_name)).status_code == 200
+        return len(ctx)
+
+    place(order_body(allow_duplicate=True))
+    few = count()
+    for _ in range(15):
+        place(order_body(allow_duplicate=True))
+    assert count() == few
+    assert few <= 15
+
+
+@pytest.mark.django_db
+def test_order_search_finds_number_email_phone_and_customer_id(client, orders):
+    login(client, "Customer service")
+    url = reverse("admin:orders_order_changelist")
+    for term in (orders[1], "zhang.san@example", "+8613800138000", "cust-42"):
+        response = client.get(url, {"q": term})
+        assert orders[1] in response.content.decode(), term
+    assert orders[1] not in client.get(url, {"q": "nobody@example.com"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_transition_buttons_follow_state_and_permission(client, orders):
+    order = Order.objects.get(number=orders[0])
+    login(client, "Customer service")
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert reverse("admin:orders_order_transition", args=[order.pk, "cancel"]) in page
+    client.logout()
+    login(client, "Warehouse")
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert reverse("admin:orders_order_transition", args=[order.pk, "cancel"]) not in page
+
+
+@pytest.mark.django_db
+def test_hand_built_post_of_a_transition_without_permission_is_refused(client, orders):
+    order = Order.objects.get(number=orders[0])
+    login(client, "Warehouse")  # may change orders, may not cancel them
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]))
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == "pending"
+    assert StockItem.objects.get().reserved == 6
+    assert not TransitionLog.objects.filter(field="status", target="cancelled").exists()
+
+
+@pytest.mark.django_db
+def test_unknown_transition_names_are_refused(client, orders):
+    order = Order.objects.get(number=orders[0])
+    login(client, superuser=True)
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "confirm"]))
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == "pending"
+
+
+@pytest.mark.django_db
+def test_cancel_from_the_order_page_is_logged_with_the_user(client, orders):
+    order = Order.objects.get(number=orders[0])
+    user = login(client, "Customer service")
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]), follow=True)
+    assert "done" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    log = TransitionLog.objects.get(object_repr=order.number, target="cancelled")
+    assert (log.actor, log.user) == (user.username, user)
+    assert StockItem.objects.get().reserved == 4
+
+
+@pytest.mark.django_db
+def test_illegal_transition_shows_an_error_and_changes_nothing(client, orders):
+    order = Order.objects.get(number=orders[0])
+    transition_apply(order, "confirm", actor="task:test")
+    order.save()
+    login(client, "Customer service")
+    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]), follow=True)
+    assert "refused" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_release_from_review_is_logged(client, place, product):
+    numbers = [place(order_body(allow_duplicate=True)).json()["number"] for _ in range(4)]
+    held = Order.objects.get(number=numbers[3])
+    assert held.is_held
+    user = login(client, "Customer service")
+    client.post(reverse("admin:orders_order_changelist"),
+                {"action": "release_selected", "_selected_action": [held.pk]})
+    held.refresh_from_db()
+    assert held.review_status == "released"
+    assert TransitionLog.objects.get(field="review_status", target="released").actor == user.username
+
+
+def changelist_actions(client):
+    form = client.get(reverse("admin:orders_order_changelist")).context["action_form"]
+    return [name for name, _label in form.fields["action"].choices] if form else []
+
+
+@pytest.mark.django_db
+def test_warehouse_cannot_see_or_use_finance_actions(client, orders):
+    login(client, "Warehouse")
+    actions = changelist_actions(client)
+    assert "export_csv" not in actions
+    assert "cancel_selected" not in actions
+    post = client.post(reverse("admin:orders_order_changelist"),
+                       {"action": "export_csv", "_selected_action": [Order.objects.first().pk]})
+    assert post.get("Content-Type", "").startswith("text/html")
+    client.logout()
+    login(client, "Finance")
+    assert "export_csv" in changelist_actions(client)
+    csv = client.post(reverse("admin:orders_order_changelist"),
+                      {"action": "export_csv", "_selected_action": [o.pk for o in Order.objects.all()]})
+    assert csv["Content-Type"].startswith("text/csv")
+    assert all(n in csv.content.decode() for n in orders)
+
+
+@pytest.mark.django_db
+def test_needs_reorder_filter(client, product):
+    from tests.factories import ProductFactory, stock
+
+    low = ProductFactory(sku="LOW")
+    stock(low, product.stock_items.get().warehouse, 3, reorder_point=5)
+    login(client, "Warehouse")
+    page = client.get(reverse("admin:inventory_stockitem_changelist"), {"needs_reorder": "yes"}).content.decode()
+    assert "LOW" in page and "SKU-001" not in page
+    page = client.get(reverse("admin:inventory_product_changelist"), {"needs_reorder": "no"}).content.decode()
+    assert "SKU-001" in page and "LOW" not in page
