@@ -30,18 +30,24 @@ def product_queryset():
     )
 
 
-@extend_schema(operation_id="products_list")
 class ProductListApi(ListAPIView):
     serializer_class = ProductOutput
 
     def get_queryset(self):
         return product_queryset()
 
+    @extend_schema(operation_id="products_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
-@extend_schema(operation_id="products_retrieve")
+
 class ProductDetailApi(RetrieveAPIView):
     serializer_class = ProductOutput
     lookup_field = "sku"
 
     def get_queryset(self):
         return product_queryset()
+
+    @extend_schema(operation_id="products_retrieve")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -87,8 +87,6 @@ class OrderCancelApi(APIView):
     @extend_schema(operation_id="orders_cancel", request=None, responses={200: OrderOutput, 404: ERROR, 409: ERROR})
     def post(self, request, number):
         get_object_or_404(Order.objects.only("pk"), number=number)
-        services.order_cancel(
-            number=number, actor=request.user, reason=str(_("Cancelled by the customer"))
-        )
+        services.order_cancel(number=number, actor=request.user, reason=str(_("Cancelled by the customer")))
         order = selectors.order_detail_queryset().get(number=number)
         return Response(render_order(order))

@@ -48,8 +48,13 @@ def order_body(items=None, **overrides):
             "name": "张三",
             "email": "zhang.san@example.com",
             "phone": "+8613800138000",
-            "address": {"street": "88 Century Ave", "city": "Shanghai", "province": "Shanghai",
-                        "postal_code": "200120", "country": "CN"},
+            "address": {
+                "street": "88 Century Ave",
+                "city": "Shanghai",
+                "province": "Shanghai",
+                "postal_code": "200120",
+                "country": "CN",
+            },
         },
         "items": items if items is not None else [{"sku": "SKU-001", "quantity": 2, "unit_price": "99.00"}],
     }
@@ -62,7 +67,11 @@ def place(api):
     counter = iter(range(10**6))
 
     def _place(body=None, key=None, client=None, **kwargs):
-        return (client or api).post("/api/v1/orders/", body if body is not None else order_body(**kwargs),
-                                    format="json", HTTP_IDEMPOTENCY_KEY=key or f"key-{next(counter)}")
+        return (client or api).post(
+            "/api/v1/orders/",
+            body if body is not None else order_body(**kwargs),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key or f"key-{next(counter)}",
+        )
 
     return _place

@@ -62,6 +62,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def stock(product, warehouse, on_hand, reorder_point=0, location=""):
     """Stock set through the ledger, as the catalogue import does."""
-    item, _ = stock_set_level(product=product, warehouse=warehouse, on_hand=on_hand, actor="test",
-                              reference="test", reorder_point=reorder_point, location=location)
+    item, _ = stock_set_level(
+        product=product,
+        warehouse=warehouse,
+        on_hand=on_hand,
+        actor="test",
+        reference="test",
+        reorder_point=reorder_point,
+        location=location,
+    )
     return item

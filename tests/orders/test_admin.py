@@ -57,9 +57,17 @@ def test_staff_groups_can_open_the_order_pages(client, orders, group):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url_name", ["admin:orders_order_changelist", "admin:inventory_product_changelist",
-                                      "admin:inventory_stockitem_changelist", "admin:inventory_stockmovement_changelist",
-                                      "admin:orders_transitionlog_changelist", "admin:inventory_reservation_changelist"])
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:orders_order_changelist",
+        "admin:inventory_product_changelist",
+        "admin:inventory_stockitem_changelist",
+        "admin:inventory_stockmovement_changelist",
+        "admin:orders_transitionlog_changelist",
+        "admin:inventory_reservation_changelist",
+    ],
+)
 def test_list_pages_do_not_grow_queries_with_rows(client, place, product, url_name):
     login(client, superuser=True)
 
@@ -151,8 +159,7 @@ def test_release_from_review_is_logged(client, place, product):
     held = Order.objects.get(number=numbers[3])
     assert held.is_held
     user = login(client, "Customer service")
-    client.post(reverse("admin:orders_order_changelist"),
-                {"action": "release_selected", "_selected_action": [held.pk]})
+    client.post(reverse("admin:orders_order_changelist"), {"action": "release_selected", "_selected_action": [held.pk]})
     held.refresh_from_db()
     assert held.review_status == "released"
     assert TransitionLog.objects.get(field="review_status", target="released").actor == user.username
@@ -169,14 +176,18 @@ def test_warehouse_cannot_see_or_use_finance_actions(client, orders):
     actions = changelist_actions(client)
     assert "export_csv" not in actions
     assert "cancel_selected" not in actions
-    post = client.post(reverse("admin:orders_order_changelist"),
-                       {"action": "export_csv", "_selected_action": [Order.objects.first().pk]})
+    post = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "export_csv", "_selected_action": [Order.objects.first().pk]},
+    )
     assert post.get("Content-Type", "").startswith("text/html")
     client.logout()
     login(client, "Finance")
     assert "export_csv" in changelist_actions(client)
-    csv = client.post(reverse("admin:orders_order_changelist"),
-                      {"action": "export_csv", "_selected_action": [o.pk for o in Order.objects.all()]})
+    csv = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "export_csv", "_selected_action": [o.pk for o in Order.objects.all()]},
+    )
     assert csv["Content-Type"].startswith("text/csv")
     assert all(n in csv.content.decode() for n in orders)
 

@@ -35,20 +35,29 @@ def second(warehouse):
 
 @pytest.mark.django_db
 def test_place_order_returns_the_contract_shape_and_reserves_stock(place, product):
-    response = place(order_body(
-        customer={**order_body()["customer"], "email": "  Zhang.San@Example.COM ", "phone": "138 0013 8000"},
-        coupon_code=" welcome10 ",
-    ) | {"coupon_code": None})
+    response = place(
+        order_body(
+            customer={**order_body()["customer"], "email": "  Zhang.San@Example.COM ", "phone": "138 0013 8000"},
+            coupon_code=" welcome10 ",
+        )
+        | {"coupon_code": None}
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "pending" and body["payment_status"] == "pending"
     assert body["shipping_status"] == "unfulfilled"
     assert body["customer"]["email"] == "zhang.san@example.com"
     assert body["customer"]["phone"] == "+8613800138000"
-    assert body["items"] == [{"sku": "SKU-001", "name": product.name, "quantity": 2, "unit_price": "99.00",
-                              "total_price": "198.00"}]
-    assert body["pricing"] == {"subtotal": "198.00", "shipping": "0.00", "tax": "0.00", "discount": "0.00",
-                               "total": "198.00"}
+    assert body["items"] == [
+        {"sku": "SKU-001", "name": product.name, "quantity": 2, "unit_price": "99.00", "total_price": "198.00"}
+    ]
+    assert body["pricing"] == {
+        "subtotal": "198.00",
+        "shipping": "0.00",
+        "tax": "0.00",
+        "discount": "0.00",
+        "total": "198.00",
+    }
     assert body["warnings"] == [] and body["payments"] == [] and body["shipments"] == []
     assert response["Location"] == f"/api/v1/orders/{body['number']}/"
     item = StockItem.objects.get(product=product)
@@ -73,6 +82,7 @@ def test_coupon_code_is_upper_cased_and_counted(place, product):
 
 # --- one test per error code; each leaves no order, stock hold, coupon use, key or ledger row -------
 
+
 @pytest.fixture
 def unchanged(product, second):
     CouponFactory(code="ONCE", kind="fixed", value=Decimal("5"), max_uses=1, used_count=1)
@@ -90,8 +100,12 @@ def item(sku="SKU-001", quantity=1, unit_price="99.00"):
 
 @pytest.mark.django_db
 def test_idempotency_key_missing(api, unchanged):
-    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": ""}, {"HTTP_IDEMPOTENCY_KEY": "has space"},
-                    {"HTTP_IDEMPOTENCY_KEY": "x" * 256}):
+    for headers in (
+        {},
+        {"HTTP_IDEMPOTENCY_KEY": ""},
+        {"HTTP_IDEMPOTENCY_KEY": "has space"},
+        {"HTTP_IDEMPOTENCY_KEY": "x" * 256},
+    ):
         response = api.post("/api/v1/orders/", order_body(), format="json", **headers)
         assert response.status_code == 400
         assert response.json()["code"] == "idempotency_key_missing"
@@ -103,8 +117,10 @@ def test_idempotency_key_missing(api, unchanged):
     [
         (order_body(customer={**order_body()["customer"], "email": "not-an-email"}), "customer.email"),
         (order_body(customer={**order_body()["customer"], "phone": "12345"}), "customer.phone"),
-        (order_body(customer={**order_body()["customer"], "address": {"street": "x", "country": "CN"}}),
-         "customer.address.city"),
+        (
+            order_body(customer={**order_body()["customer"], "address": {"street": "x", "country": "CN"}}),
+            "customer.address.city",
+        ),
         (order_body(items=[]), "items"),
         (order_body(items=[item(quantity=0)]), "items.0.quantity"),
         (order_body(items=[item(), item()]), "items"),
@@ -155,8 +171,9 @@ def test_quantity_limit_exceeded(place, unchanged):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("code", "reason"), [("NOSUCH", "unknown"), ("ONCE", "exhausted"), ("OLD", "expired"),
-                                              ("BIG", "min_subtotal")])
+@pytest.mark.parametrize(
+    ("code", "reason"), [("NOSUCH", "unknown"), ("ONCE", "exhausted"), ("OLD", "expired"), ("BIG", "min_subtotal")]
+)
 def test_invalid_coupon(place, unchanged, code, reason):
     response = place(order_body(coupon_code=code))
     assert response.status_code == 400
@@ -186,8 +203,11 @@ def test_duplicate_order(place, product):
     before = state()
     response = place(order_body(), key="b")
     assert response.status_code == 409
-    assert response.json() == {"code": "duplicate_order", "detail": response.json()["detail"],
-                               "order": first.json()["number"]}
+    assert response.json() == {
+        "code": "duplicate_order",
+        "detail": response.json()["detail"],
+        "order": first.json()["number"],
+    }
     assert state() == before
     assert place(order_body(allow_duplicate=True), key="c").status_code == 201
 
@@ -229,8 +249,13 @@ def test_throttled(place, product, settings):
 
 @pytest.mark.django_db
 def test_unauthenticated_requests_get_401(client, product):
-    response = client.post("/api/v1/orders/", order_body(), content_type="application/json",
-                           HTTP_IDEMPOTENCY_KEY="k", HTTP_AUTHORIZATION="Token wrong")
+    response = client.post(
+        "/api/v1/orders/",
+        order_body(),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k",
+        HTTP_AUTHORIZATION="Token wrong",
+    )
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
     assert client.get("/api/v1/products/").status_code == 401

@@ -60,7 +60,16 @@ def test_a_confirmed_order_cannot_be_cancelled_by_the_storefront(api, place, pro
 @pytest.mark.django_db
 def test_products_list_and_detail(api, product):
     listing = api.get("/api/v1/products/").json()
-    assert listing["results"] == [{"sku": "SKU-001", "name": product.name, "price": "99.00", "currency": "CNY",
-                                   "is_active": True, "available": 100, "max_quantity_per_order": 5}]
+    assert listing["results"] == [
+        {
+            "sku": "SKU-001",
+            "name": product.name,
+            "price": "99.00",
+            "currency": "CNY",
+            "is_active": True,
+            "available": 100,
+            "max_quantity_per_order": 5,
+        }
+    ]
     assert api.get("/api/v1/products/SKU-001/").json()["available"] == 100
     assert api.get("/api/v1/products/NOPE/").status_code == 404

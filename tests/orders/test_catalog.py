@@ -9,14 +9,31 @@ from orders.models import BlockedCustomer, Coupon
 CATALOG = {
     "warehouses": [{"code": "SH", "name": "Shanghai DC", "priority": 1}, {"code": "GZ", "name": "GZ", "priority": 2}],
     "products": [
-        {"sku": "SKU-001", "name": "Tea set", "price": "99.00", "currency": "CNY", "is_active": True,
-         "max_quantity_per_order": 5, "weight_grams": 800,
-         "stock": [{"warehouse": "SH", "on_hand": 100, "location": "A-01-03", "reorder_point": 10},
-                   {"warehouse": "GZ", "on_hand": 7}]},
+        {
+            "sku": "SKU-001",
+            "name": "Tea set",
+            "price": "99.00",
+            "currency": "CNY",
+            "is_active": True,
+            "max_quantity_per_order": 5,
+            "weight_grams": 800,
+            "stock": [
+                {"warehouse": "SH", "on_hand": 100, "location": "A-01-03", "reorder_point": 10},
+                {"warehouse": "GZ", "on_hand": 7},
+            ],
+        },
         {"sku": "SKU-002", "name": "Cup", "price": "12.50", "stock": []},
     ],
-    "coupons": [{"code": "welcome10", "kind": "percent", "value": "10", "min_subtotal": "0.00",
-                 "valid_until": None, "max_uses": None}],
+    "coupons": [
+        {
+            "code": "welcome10",
+            "kind": "percent",
+            "value": "10",
+            "min_subtotal": "0.00",
+            "valid_until": None,
+            "max_uses": None,
+        }
+    ],
     "blocked_customers": ["Fraud@Example.com"],
 }
 

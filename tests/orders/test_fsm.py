@@ -33,9 +33,23 @@ ILLEGAL = [(s, t) for s in STATES for t in STATES if s != t and (s, t) not in LE
 
 def make_order(status, **extra):
     order = Order(
-        status=status, customer_id="c1", customer_name="N", customer_email="n@example.com",
-        customer_phone="+8613800138000", street="s", city="c", postal_code="1", country="CN", currency="CNY",
-        subtotal="10.00", shipping="0.00", tax="0.00", discount="0.00", total="10.00", content_hash="x", **extra,
+        status=status,
+        customer_id="c1",
+        customer_name="N",
+        customer_email="n@example.com",
+        customer_phone="+8613800138000",
+        street="s",
+        city="c",
+        postal_code="1",
+        country="CN",
+        currency="CNY",
+        subtotal="10.00",
+        shipping="0.00",
+        tax="0.00",
+        discount="0.00",
+        total="10.00",
+        content_hash="x",
+        **extra,
     )
     order.save()
     return order
@@ -55,8 +69,13 @@ def test_legal_transition_succeeds_and_is_logged(source, target):
     order.refresh_from_db()
     assert order.status == target
     log = TransitionLog.objects.get(content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk))
-    assert (log.field, log.source, log.target, log.actor, log.reason) == ("status", source, target, "task:test",
-                                                                          "table")
+    assert (log.field, log.source, log.target, log.actor, log.reason) == (
+        "status",
+        source,
+        target,
+        "task:test",
+        "table",
+    )
 
 
 @pytest.mark.django_db

@@ -43,8 +43,10 @@ def fees(settings):
 def test_pricing_table(settings, lines, method, coupon, tax_rate, expected):
     settings.TAX_RATE = D(tax_rate)
     pricing = price_order(
-        lines=[(D(p), q) for p, q in lines], shipping_method=method,
-        coupon_kind=coupon[0] if coupon else None, coupon_value=D(coupon[1]) if coupon else None,
+        lines=[(D(p), q) for p, q in lines],
+        shipping_method=method,
+        coupon_kind=coupon[0] if coupon else None,
+        coupon_value=D(coupon[1]) if coupon else None,
     )
     got = (pricing.subtotal, pricing.shipping, pricing.tax, pricing.discount, pricing.total)
     assert got == tuple(D(x) for x in expected)
