@@ -1,5 +1,6 @@
 """Demo data for `make run`: the demo catalogue, one staff user per group, a storefront token."""
 
+import os
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -35,5 +36,6 @@ class Command(BaseCommand):
             lines.append(f"  {username:<10} {password:<22} {group or 'superuser'}")
         api_user, _ = User.objects.get_or_create(username="api:demo-storefront")
         token, _ = Token.objects.get_or_create(user=api_user)
-        self.stdout.write("\nDemo staff logins for http://127.0.0.1:8000/admin/ :\n" + "\n".join(lines))
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(f"\nDemo staff logins for http://127.0.0.1:{port}/admin/ :\n" + "\n".join(lines))
         self.stdout.write(f"Demo storefront API token: Authorization: Token {token.key}\n")
