@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 
 class ApplicationError(Exception):
@@ -96,17 +99,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=exc.status_code, headers=headers)
 
 
-class TokenRateThrottle(SimpleRateThrottle):
-    """One bucket per storefront token (rate: settings.API_THROTTLE_RATE)."""
+class TokenRateThrottle(BaseThrottle):
+    """One fixed-window counter per storefront token in the shared cache (rate: settings.API_THROTTLE_RATE).
 
-    scope = "token"
+    DRF's SimpleRateThrottle keeps and re-pickles a list of every request time in the window, which at
+    shop rates (hundreds a minute) costs more than the rest of the request; a counter costs two cache
+    round trips. A fixed window may let up to twice the rate through across a window edge.
+    """
 
-    def get_rate(self):
-        from django.conf import settings
+    def allow_request(self, request, view):
+        num, period = SimpleRateThrottle.parse_rate(None, settings.API_THROTTLE_RATE)
+        ident = request.auth.pk if request.auth is not None else self.get_ident(request)
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:token:{ident}:{window}"
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=period + 1)
+            count = 1
+        self._wait = (window + 1) * period - now
+        return count <= num
 
-        return settings.API_THROTTLE_RATE
-
-    def get_cache_key(self, request, view):
-        if request.auth is None:
-            return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+    def wait(self):
+        return self._wait

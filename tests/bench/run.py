@@ -1,0 +1,491 @@
+"""`make bench`: order placement over HTTP against gunicorn + PostgreSQL, next to a raw-SQL baseline.
+
+Each mode runs the app first and then a minimal psycopg transaction that writes the same rows
+(idempotency key, order, items, transition log, conditional stock UPDATEs, reservations, ledger rows),
+with the same number of client processes, so only the ratio within one run is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SPREAD_SKUS = 10_000
+HOT = ["HOT-1", "HOT-2", "HOT-3"]
+
+
+def price_of(sku: str) -> str:
+    return "99.00" if sku.startswith("HOT") else f"{10 + int(sku[4:]) % 290}.00"
+
+
+def pick_items(mode: str, rng: random.Random) -> list[dict]:
+    pool = HOT if mode in ("hot", "oversell") else None
+    k = 1 if mode == "oversell" else rng.randint(1, 3)
+    skus = rng.sample(pool, k) if pool else [f"SKU-{n:05d}" for n in rng.sample(range(SPREAD_SKUS), k)]
+    if mode == "oversell":
+        skus = ["HOT-1"]
+    return [
+        {"sku": s, "quantity": 1 if mode == "oversell" else rng.randint(1, 2), "unit_price": price_of(s)} for s in skus
+    ]
+
+
+def order_payload(items: list[dict], customer: str) -> dict:
+    return {
+        "customer": {
+            "id": customer,
+            "name": "张三",
+            "email": f"{customer}@example.com",
+            "phone": "+8613800138000",
+            "address": {
+                "street": "88 Century Ave",
+                "city": "Shanghai",
+                "province": "Shanghai",
+                "postal_code": "200120",
+                "country": "CN",
+            },
+        },
+        "items": items,
+    }
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, max(0, math.ceil(p / 100 * len(values)) - 1))] * 1000, 1)
+
+
+# --- HTTP clients against the app ------------------------------------------------------------------------------
+def http_client(idx, mode, port, token, warmup, duration, max_requests, barrier, out, release):
+    rng = random.Random(idx * 7919 + hash(mode) % 1000)
+    run = uuid.uuid4().hex[:8]
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    lat, codes, errors, units = [], Counter(), Counter(), 0
+    barrier.wait()
+    start = time.monotonic() + warmup
+    end = start + duration
+    n = 0
+    while time.monotonic() < end and n < max_requests:
+        items = pick_items(mode, rng)
+        body = json.dumps(order_payload(items, f"b-{run}-{idx}-{n}"))
+        t0 = time.monotonic()
+        try:
+            conn.request("POST", "/api/v1/orders/", body, {**headers, "Idempotency-Key": f"{run}-{idx}-{n}"})
+            resp = conn.getresponse()
+            data = resp.read()
+            status = resp.status
+            if resp.will_close:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        except (OSError, http.client.HTTPException) as exc:
+            status, data = 599, repr(exc).encode()
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        t1 = time.monotonic()
+        n += 1
+        if mode == "oversell" or t0 >= start:
+            lat.append(t1 - t0)
+            codes[status] += 1
+            if status == 201:
+                units += sum(i["quantity"] for i in items)
+            elif status != 409:
+                errors[data[:120].decode(errors="replace")] += 1
+    out.put({"lat": lat, "codes": dict(codes), "errors": dict(errors), "units": units})
+
+
+# --- the raw-SQL baseline: the same rows, the fewest round trips ---------------------------------------------------
+def sql_client(idx, mode, dsn, ctx, warmup, duration, barrier, out, release):
+    import psycopg
+
+    rng = random.Random(idx * 104729 + 1)
+    run = uuid.uuid4().hex[:8]
+    lat, codes = [], Counter()
+    with psycopg.connect(dsn) as conn:
+        stock = dict(
+            conn.execute(
+                "SELECT p.sku, s.id FROM inventory_stockitem s JOIN inventory_product p ON p.id = s.product_id "
+                "JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.code = 'SH'"
+            ).fetchall()
+        )
+        product = dict(conn.execute("SELECT sku, id FROM inventory_product").fetchall())
+        barrier.wait()
+        start = time.monotonic() + warmup
+        end = start + duration
+        n = 0
+        while time.monotonic() < end:
+            items = pick_items(mode, rng)
+            number = f"B{run}{idx:02d}{n:06d}"[:20]
+            t0 = time.monotonic()
+            ok = place_raw(conn, ctx, items, number, stock, product, f"{run}-{idx}-{n}")
+            t1 = time.monotonic()
+            n += 1
+            if t0 >= start:
+                lat.append(t1 - t0)
+                codes[201 if ok else 409] += 1
+        out.put({"lat": lat, "codes": dict(codes), "errors": {}, "units": 0})
+        release.wait(60)  # keep the backend alive until its CPU time has been read
+
+
+def place_raw(conn, ctx, items, number, stock, product, key) -> bool:
+    rows = sorted((stock[i["sku"]], i["quantity"], i) for i in items)
+    with conn.pipeline():
+        conn.execute("BEGIN")
+        results = []
+        for item_id, q, _i in rows:
+            results.append(
+                conn.cursor().execute(
+                    "UPDATE inventory_stockitem SET reserved = reserved + %s "
+                    "WHERE id = %s AND on_hand - reserved >= %s RETURNING id",
+                    (q, item_id, q),
+                )
+            )
+    hit = [c.fetchone() is not None for c in results]
+    if not all(hit):
+        conn.execute("ROLLBACK")
+        return False
+    skus = [i["sku"] for _id, _q, i in rows]
+    with conn.pipeline():
+        conn.execute(
+            """
+            WITH o AS (
+              INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
+                customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
+                shipping_method, currency, note, subtotal, shipping, tax, discount, total, content_hash, source,
+                reservation_expires_at, created_at, updated_at)
+              VALUES (%(number)s, 'pending', 'pending', 'unfulfilled', 'clear', %(number)s, 'N', 'n@example.com',
+                '+8613800138000', 's', 'c', 'p', '200120', 'CN', 'standard', 'CNY', '', 1, 0, 0, 0, 1, 'x', 'raw',
+                now() + interval '15 minutes', now(), now())
+              RETURNING id, number),
+            i AS (
+              INSERT INTO orders_orderitem (order_id, product_id, sku, name, unit_price, quantity, total_price)
+              SELECT o.id, x.pid, x.sku, x.sku, 1, x.q, x.q FROM o, unnest(%(pids)s::bigint[], %(skus)s::text[],
+                %(qs)s::int[]) AS x(pid, sku, q)),
+            t AS (
+              INSERT INTO orders_transitionlog (content_type_id, object_id, object_repr, field, source, target,
+                transition, actor, reason, created_at)
+              SELECT %(ct)s, o.id::text, o.number, 'status', '', 'pending', 'place', 'raw', '', now() FROM o),
+            r AS (
+              INSERT INTO inventory_reservation (holder, stock_item_id, quantity, expires_at, state, created_at,
+                updated_at)
+              SELECT o.number, x.sid, x.q, now() + interval '15 minutes', 'active', now(), now()
+              FROM o, unnest(%(sids)s::bigint[], %(qs)s::int[]) AS x(sid, q)),
+            m AS (
+              INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
+                reference, actor, note, created_at)
+              SELECT x.sid, 'reserve', x.q, 0, x.q, o.number, 'raw', '', now()
+              FROM o, unnest(%(sids)s::bigint[], %(qs)s::int[]) AS x(sid, q))
+            INSERT INTO orders_idempotencykey (client_id, key, request_hash, response_status, response_body,
+              order_number, created_at)
+            SELECT %(client)s, %(key)s, 'h', 201, '{}'::jsonb, o.number, now() FROM o
+            """,
+            {
+                "number": number,
+                "pids": [product[s] for s in skus],
+                "skus": skus,
+                "qs": [q for _i, q, _x in rows],
+                "sids": [i for i, _q, _x in rows],
+                "ct": ctx["ct"],
+                "client": ctx["client"],
+                "key": key,
+            },
+        )
+        conn.execute("COMMIT")
+    return True
+
+
+def cpu_snapshot(server_pgid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the app server, of PostgreSQL and of the whole machine (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    app = pg = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if comm.startswith("postgres"):
+            pg += used
+        elif server_pgid and int(fields[2]) == server_pgid:
+            app += used
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return {"app": app, "pg": pg, "busy": (sum(v) - v[3] - v[4]) / tick}
+
+
+def run_clients(target, n, args_for, server_pgid: int | None = None) -> dict:
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(n)
+    out = ctx.Queue()
+    release = ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args_for(i), barrier, out, release)) for i in range(n)]
+    for p in procs:
+        p.start()
+    cpu0 = cpu_snapshot(server_pgid)
+    results = [out.get() for _ in procs]
+    cpu1 = cpu_snapshot(server_pgid)
+    release.set()
+    for p in procs:
+        p.join()
+    total = sum(sum(r["codes"].values()) for r in results) or 1
+    cpu = {f"{k}_ms_per_request": round(1000 * (cpu1[k] - cpu0[k]) / total, 2) for k in ("app", "pg", "busy")}
+    lat = [x for r in results for x in r["lat"]]
+    codes, errors = Counter(), Counter()
+    for r in results:
+        codes.update(r["codes"])
+        errors.update(r["errors"])
+    return {
+        "lat": lat,
+        "codes": dict(codes),
+        "errors": dict(errors),
+        "units": sum(r["units"] for r in results),
+        "cpu": cpu,
+    }
+
+
+def summarize(label, mode, clients, duration, res) -> dict:
+    ok = res["codes"].get(201, 0)
+    line = {
+        "run": label,
+        "mode": mode,
+        "clients": clients,
+        "orders_per_s": round(ok / duration, 1),
+        "ok": ok,
+        "codes": res["codes"],
+        "p50_ms": pct(res["lat"], 50),
+        "p95_ms": pct(res["lat"], 95),
+        "p99_ms": pct(res["lat"], 99),
+        "cpu": res["cpu"],
+    }
+    if res["errors"]:
+        line["errors"] = dict(list(res["errors"].items())[:3])
+    return line
+
+
+# --- orchestration -------------------------------------------------------------------------------------------------
+def setup_database(url: str) -> tuple[str, dict]:
+    import psycopg
+
+    admin_dsn = url.rsplit("/", 1)[0] + "/postgres"
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from tests.bench.seed import seed
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create(username="api:bench")
+    token = Token.objects.create(user=user).key
+    t0 = time.monotonic()
+    seed()
+    print(
+        f"# seeded 10,000 products and 100,000 past orders in {time.monotonic() - t0:.0f}s, ANALYZEd", file=sys.stderr
+    )
+    with connection.cursor() as c:
+        c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
+        ctx = {"ct": c.fetchone()[0], "client": user.pk}
+    return token, ctx
+
+
+def count_queries(token: str) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    items = [
+        {"sku": "SKU-00010", "quantity": 1, "unit_price": price_of("SKU-00010")},
+        {"sku": "SKU-00020", "quantity": 2, "unit_price": price_of("SKU-00020")},
+    ]
+    client.post("/api/v1/orders/", order_payload(items[:1], "warm"), format="json", HTTP_IDEMPOTENCY_KEY="warm")
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.post("/api/v1/orders/", order_payload(items, "q"), format="json", HTTP_IDEMPOTENCY_KEY="q")
+    assert r.status_code == 201, r.content
+    return [q["sql"].split()[0] for q in ctx.captured_queries]
+
+
+def oversell_check(dsn: str, port: int, token: str, clients: int, stock: int) -> dict:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # Leave exactly `stock` units of HOT-1 available, through the ledger like any correction.
+        item_id, on_hand, reserved = conn.execute(
+            "SELECT s.id, on_hand, reserved FROM inventory_stockitem s JOIN inventory_product p ON p.id = s.product_id "
+            "WHERE p.sku = 'HOT-1'"
+        ).fetchone()
+        delta = reserved + stock - on_hand
+        conn.execute("UPDATE inventory_stockitem SET on_hand = on_hand + %s WHERE id = %s", (delta, item_id))
+        conn.execute(
+            "INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, "
+            "reserved_delta, reference, actor, note, created_at) VALUES (%s, 'adjustment', %s, %s, 0, "
+            "'bench-oversell', 'bench', '', now())",
+            (item_id, abs(delta), delta),
+        )
+        sold_before = reserved
+    attempts = stock * 5 // clients + 1
+    res = run_clients(http_client, clients, lambda i: (i, "oversell", port, token, 0, 600, attempts))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        on_hand, reserved = conn.execute(
+            "SELECT on_hand, reserved FROM inventory_stockitem WHERE id = %s", (item_id,)
+        ).fetchone()
+        active = conn.execute(
+            "SELECT coalesce(sum(quantity), 0) FROM inventory_reservation WHERE stock_item_id = %s "
+            "AND state = 'active'",
+            (item_id,),
+        ).fetchone()[0]
+        ledger = conn.execute(
+            "SELECT sum(on_hand_delta), sum(reserved_delta) FROM inventory_stockmovement WHERE stock_item_id = %s",
+            (item_id,),
+        ).fetchone()
+    sold = reserved - sold_before
+    passed = (
+        res["units"] == sold == stock
+        and reserved <= on_hand
+        and reserved == active
+        and tuple(ledger) == (on_hand, reserved)
+        and set(res["codes"]) <= {201, 409}
+    )
+    return {
+        "run": "oversell-check",
+        "clients": clients,
+        "stock": stock,
+        "attempts": sum(res["codes"].values()),
+        "accepted_units": res["units"],
+        "db_sold": sold,
+        "reserved_equals_active_reservations": reserved == active,
+        "ledger_matches": tuple(ledger) == (on_hand, reserved),
+        "codes": res["codes"],
+        "oversold": max(0, sold - stock),
+        "result": "PASS" if passed else "FAIL",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--clients", default="4,16", help="comma-separated client counts")
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
+    ap.add_argument("--port", type=int, default=8799)
+    ap.add_argument("--modes", default="spread,hot")
+    ap.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
+    )
+    ap.add_argument("--out", help="also append the JSON lines to this file")
+    args = ap.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "API_THROTTLE_RATE": "1000000/min",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    token, ctx = setup_database(args.database_url)
+    queries = count_queries(token)
+    from django.db import connections
+
+    connections.close_all()
+    dsn = args.database_url.replace("postgres://", "postgresql://")
+    lines = [{"run": "queries-per-placement", "count": len(queries), "statements": " ".join(queries)}]
+    print(json.dumps(lines[0]), flush=True)
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+                c.request("GET", "/api/v1/products/HOT-1/", headers={"Authorization": f"Token {token}"})
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        for mode in args.modes.split(","):
+            for clients in [int(c) for c in args.clients.split(",")]:
+                app = run_clients(
+                    http_client,
+                    clients,
+                    lambda i, m=mode: (i, m, args.port, token, args.warmup, args.duration, 10**9),
+                    server.pid,
+                )
+                base = run_clients(sql_client, clients, lambda i, m=mode: (i, m, dsn, ctx, args.warmup, args.duration))
+                a = summarize("app", mode, clients, args.duration, app)
+                b = summarize("raw-sql-baseline", mode, clients, args.duration, base)
+                a["ratio_to_baseline"] = round(a["orders_per_s"] / max(b["orders_per_s"], 0.1), 3)
+                for line in (a, b):
+                    print(json.dumps(line), flush=True)
+                    lines.append(line)
+        line = oversell_check(dsn, args.port, token, 16, 200)
+        print(json.dumps(line), flush=True)
+        lines.append(line)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.writelines(json.dumps(x) + "\n" for x in lines)
+    print("\nmode     clients  app orders/s  p50/p95/p99 ms        baseline/s  ratio")
+    for a in lines:
+        if a.get("run") == "app":
+            b = next(
+                x
+                for x in lines
+                if x.get("run") == "raw-sql-baseline" and x["mode"] == a["mode"] and x["clients"] == a["clients"]
+            )
+            print(
+                f"{a['mode']:<8} {a['clients']:>7}  {a['orders_per_s']:>12}  "
+                f"{a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']:<12}  {b['orders_per_s']:>10}  {a['ratio_to_baseline']}"
+            )
+    print(f"SQL statements per placement: {len(queries)}; oversell check: {lines[-1]['result']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Seed the bench database: 10,000 products and a realistic history of 100,000 past orders."""
+
+from django.db import connection
+
+HOT_SKUS = ["HOT-1", "HOT-2", "HOT-3"]
+OVERSELL_SKU = "HOT-1"
+
+
+def seed(*, products: int = 10_000, history: int = 100_000) -> None:
+    with connection.cursor() as c:
+        c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
+        order_ct = c.fetchone()[0]
+        c.execute(
+            "INSERT INTO inventory_warehouse (code, name, priority, is_active) VALUES "
+            "('SH', 'Shanghai DC', 1, true), ('GZ', 'Guangzhou DC', 2, true)"
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_product (sku, name, price, currency, is_active, status, max_quantity_per_order,
+                                           weight_grams, fragile, created_at, updated_at)
+            SELECT 'SKU-' || lpad(g::text, 5, '0'), 'Product ' || g, (10 + g %% 290)::numeric(12, 2), 'CNY', true,
+                   'active', 10, 500, false, now(), now()
+            FROM generate_series(0, %s - 1) g
+            UNION ALL
+            SELECT s, 'Hot product ' || s, 99.00, 'CNY', true, 'active', 10, 500, false, now(), now()
+            FROM unnest(%s::text[]) s
+            """,
+            [products, HOT_SKUS],
+        )
+        # Every product in SH; every tenth also in GZ (so allocation reads a second row).
+        c.execute(
+            """
+            INSERT INTO inventory_stockitem (product_id, warehouse_id, on_hand, reserved, location, reorder_point)
+            SELECT p.id, w.id, 10000000, 0, 'A-' || (p.id % 50), 0
+            FROM inventory_product p JOIN inventory_warehouse w ON w.code = 'SH'
+            UNION ALL
+            SELECT p.id, w.id, 100, 0, 'B-' || (p.id % 50), 0
+            FROM inventory_product p JOIN inventory_warehouse w ON w.code = 'GZ' WHERE p.id % 10 = 0
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
+                                                 reference, actor, note, created_at)
+            SELECT id, 'receipt', on_hand, on_hand, 0, 'seed', 'bench', '', now() - interval '60 days'
+            FROM inventory_stockitem
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
+                customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
+                shipping_method, currency, note, subtotal, shipping, tax, discount, total, content_hash, source,
+                reservation_expires_at, created_at, updated_at)
+            SELECT 'H' || lpad(g::text, 7, '0') || '-SEED', 'completed', 'paid', 'delivered', 'clear',
+                'hist-' || (g %% 20000), 'Customer ' || g, 'c' || (g %% 20000) || '@example.com', '+86138001' ||
+                lpad((g %% 100000)::text, 5, '0'), '1 Road', 'Shanghai', 'Shanghai', '200000', 'CN', 'standard',
+                'CNY', '', 198.00, 0.00, 0.00, 0.00, 198.00, md5(g::text), 'api:bench',
+                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
+                now() - (g || ' minutes')::interval
+            FROM generate_series(1, %s) g
+            """,
+            [history],
+        )
+        c.execute(
+            """
+            INSERT INTO orders_orderitem (order_id, product_id, sku, name, unit_price, quantity, total_price)
+            SELECT o.id, p.id, p.sku, p.name, p.price, 1, p.price
+            FROM orders_order o CROSS JOIN LATERAL generate_series(0, o.id %% 3) k
+            JOIN inventory_product p ON p.sku = 'SKU-' || lpad(((o.id * 7 + k * 3331) %% %s)::text, 5, '0')
+            """,
+            [products],
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_reservation (holder, stock_item_id, quantity, expires_at, state, created_at,
+                                               updated_at)
+            SELECT o.number, s.id, i.quantity, o.created_at + interval '15 minutes', 'committed', o.created_at,
+                   o.created_at
+            FROM orders_orderitem i JOIN orders_order o ON o.id = i.order_id
+            JOIN inventory_stockitem s ON s.product_id = i.product_id
+            JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.code = 'SH'
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
+                                                 reference, actor, note, created_at)
+            SELECT r.stock_item_id, k.kind, r.quantity, k.oh * r.quantity, k.rs * r.quantity, r.holder, 'bench', '',
+                   r.created_at
+            FROM inventory_reservation r
+            CROSS JOIN (VALUES ('reserve', 0, 1), ('release', 0, -1)) AS k(kind, oh, rs)
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO orders_transitionlog (content_type_id, object_id, object_repr, field, source, target,
+                                              transition, actor, reason, created_at)
+            SELECT %s, o.id::text, o.number, 'status', t.source, t.target, t.name, 'bench', '', o.created_at
+            FROM orders_order o CROSS JOIN (VALUES ('', 'pending', 'place'), ('pending', 'confirmed', 'confirm'),
+                ('confirmed', 'processing', 'start_processing')) AS t(source, target, name)
+            """,
+            [order_ct],
+        )
+        c.execute(
+            """
+            INSERT INTO orders_idempotencykey (client_id, key, request_hash, response_status, response_body,
+                                               order_number, created_at)
+            SELECT u.id, 'seed-' || o.id, md5(o.number), 201, '{}'::jsonb, o.number, o.created_at
+            FROM orders_order o CROSS JOIN auth_user u WHERE u.username = 'api:bench' AND o.id <= 20000
+            """
+        )
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
