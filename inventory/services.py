@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
@@ -55,13 +56,16 @@ def stock_available_by_product(*, product_ids: Iterable[int]) -> dict[int, list[
     return result
 
 
-def stock_plan(*, lines: Sequence[tuple[Product, int]]) -> list[Allocation]:
+def stock_plan(
+    *, lines: Sequence[tuple[Product, int]], available: dict[int, list[tuple[int, int]]] | None = None
+) -> list[Allocation]:
     """Allocate each line across warehouses in priority order, splitting when one is short.
 
     Reads without locks; `stock_reserve` re-checks every row with a conditional UPDATE.
     Raises OutOfStock listing every short line.
     """
-    available = stock_available_by_product(product_ids=[p.pk for p, _q in lines])
+    if available is None:
+        available = stock_available_by_product(product_ids=[p.pk for p, _q in lines])
     allocations: list[Allocation] = []
     short = []
     for product, quantity in lines:
@@ -90,22 +94,77 @@ def stock_plan(*, lines: Sequence[tuple[Product, int]]) -> list[Allocation]:
     return allocations
 
 
-def stock_reserve(
-    *, holder: str, allocations: Sequence[Allocation], expires_at: datetime, actor: str
-) -> list[Reservation]:
-    """Reserve planned stock; must run inside the caller's transaction.
+def stock_reserve(*, holder: str, allocations: Sequence[Allocation], expires_at: datetime, actor: str) -> int:
+    """Reserve planned stock inside the caller's transaction; returns the units reserved.
 
     Each row moves by `reserved = reserved + q WHERE on_hand - reserved >= q`, so stock can never be
-    oversold whatever the concurrency; a row that no longer has the quantity raises AllocationLost.
+    oversold whatever the concurrency; a row that no longer has the quantity raises AllocationLost and
+    the caller's transaction rolls back. Rows are locked in id order, so orders never deadlock.
     """
     assert connection.in_atomic_block, "stock_reserve must run inside a transaction"
     merged: dict[int, int] = defaultdict(int)
     for a in allocations:
         merged[a.stock_item_id] += a.quantity
-    crossed = []
+    rows = sorted(merged.items())
+    reserve = _reserve_postgresql if connection.vendor == "postgresql" else _reserve_generic
+    updated = reserve(rows=rows, holder=holder, expires_at=expires_at, actor=actor)
+    if len(updated) != len(rows):
+        raise AllocationLost(sorted(set(merged) - {item_id for item_id, _a, _r in updated}))
+    crossed = [
+        RestockAlert(stock_item_id=item_id, available=available, reorder_point=reorder_point, reference=holder)
+        for item_id, available, reorder_point in updated
+        if available <= reorder_point < available + merged[item_id]
+    ]
+    if crossed:
+        RestockAlert.objects.bulk_create(crossed)
+    return sum(merged.values())
+
+
+# One statement on PostgreSQL: lock the rows in id order, move them, and write the reservations and the
+# ledger rows. On a hot SKU the row lock is then held for this statement and the COMMIT only.
+_RESERVE_SQL = """
+WITH req(id, q) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(qs)s::integer[])),
+locked AS (
+    SELECT s.id FROM inventory_stockitem s WHERE s.id = ANY(%(ids)s::bigint[]) ORDER BY s.id FOR NO KEY UPDATE
+),
+upd AS (
+    UPDATE inventory_stockitem s SET reserved = s.reserved + req.q
+    FROM req JOIN locked ON locked.id = req.id
+    WHERE s.id = req.id AND s.on_hand - s.reserved >= req.q
+    RETURNING s.id, req.q, s.on_hand - s.reserved AS available, s.reorder_point
+),
+res AS (
+    INSERT INTO inventory_reservation (holder, stock_item_id, quantity, expires_at, state, created_at, updated_at)
+    SELECT %(holder)s, upd.id, upd.q, %(expires_at)s, 'active', %(now)s, %(now)s FROM upd
+),
+mov AS (
+    INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta, reference,
+                                         actor, note, created_at)
+    SELECT upd.id, 'reserve', upd.q, 0, upd.q, %(holder)s, %(actor)s, '', %(now)s FROM upd
+)
+SELECT id, available, reorder_point FROM upd
+"""
+
+
+def _reserve_postgresql(*, rows, holder, expires_at, actor) -> list[tuple[int, int, int]]:
+    params = {
+        "ids": [i for i, _q in rows],
+        "qs": [q for _i, q in rows],
+        "holder": holder,
+        "expires_at": expires_at,
+        "actor": actor,
+        "now": timezone.now(),
+    }
     with connection.cursor() as cursor:
-        for item_id in sorted(merged):
-            quantity = merged[item_id]
+        cursor.execute(_RESERVE_SQL, params)
+        return cursor.fetchall()
+
+
+def _reserve_generic(*, rows, holder, expires_at, actor) -> list[tuple[int, int, int]]:
+    """Any database (SQLite for `make run`): one conditional UPDATE per row, then the inserts."""
+    updated = []
+    with connection.cursor() as cursor:
+        for item_id, quantity in rows:
             cursor.execute(
                 "UPDATE inventory_stockitem SET reserved = reserved + %s "
                 "WHERE id = %s AND on_hand - reserved >= %s RETURNING on_hand - reserved, reorder_point",
@@ -113,12 +172,10 @@ def stock_reserve(
             )
             row = cursor.fetchone()
             if row is None:
-                raise AllocationLost(item_id)
-            available_after, reorder_point = row
-            if available_after <= reorder_point < available_after + quantity:
-                crossed.append((item_id, available_after, reorder_point))
-    reservations = Reservation.objects.bulk_create(
-        [Reservation(holder=holder, stock_item_id=i, quantity=q, expires_at=expires_at) for i, q in merged.items()]
+                return updated
+            updated.append((item_id, *row))
+    Reservation.objects.bulk_create(
+        [Reservation(holder=holder, stock_item_id=i, quantity=q, expires_at=expires_at) for i, q in rows]
     )
     StockMovement.objects.bulk_create(
         [
@@ -130,14 +187,10 @@ def stock_reserve(
                 reference=holder,
                 actor=actor,
             )
-            for i, q in merged.items()
+            for i, q in rows
         ]
     )
-    if crossed:
-        RestockAlert.objects.bulk_create(
-            [RestockAlert(stock_item_id=i, available=a, reorder_point=r, reference=holder) for i, a, r in crossed]
-        )
-    return reservations
+    return updated
 
 
 def stock_release(*, holder: str, actor: str, note: str = "") -> int:

@@ -22,6 +22,7 @@ from rest_framework import status
 
 from config.api import ApplicationError, InvalidTransition
 from inventory.models import Product
+from inventory.selectors import products_with_availability
 from inventory.services import AllocationLost, OutOfStock, stock_plan, stock_release, stock_reserve
 
 from .fsm import Actor, transition_apply, transition_log_entry
@@ -123,9 +124,9 @@ def _replay(client: AbstractBaseUser, key: str, request_hash: str) -> PlaceResul
     return PlaceResult(order=None, status_code=stored.response_status, body=stored.response_body, replayed=True)
 
 
-def _check_products(items: list[dict], currency: str) -> dict[str, Product]:
+def _check_products(items: list[dict], currency: str) -> tuple[dict[str, Product], dict]:
     skus = [i["sku"] for i in items]
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products, available = products_with_availability(skus=skus)
     unknown = [s for s in skus if s not in products]
     if unknown:
         raise UnknownProduct(skus=unknown)
@@ -153,7 +154,7 @@ def _check_products(items: list[dict], currency: str) -> dict[str, Product]:
     ]
     if over:
         raise QuantityLimitExceeded(items=over)
-    return products
+    return products, available
 
 
 def _check_coupon(code: str, subtotal: Decimal, now: datetime) -> Coupon:
@@ -215,7 +216,7 @@ def order_place(
     currency = currency or settings.SHOP_CURRENCY
     if BlockedCustomer.objects.filter(identifier__in=[customer["email"].lower(), customer["id"]]).exists():
         raise CustomerBlocked()
-    products = _check_products(items, currency)
+    products, available = _check_products(items, currency)
     pricing_lines = [(products[i["sku"]].price, i["quantity"]) for i in items]
     coupon = None
     if coupon_code:
@@ -240,6 +241,10 @@ def order_place(
         .values_list("number", "created_at")[:50]
     )
     if recent and not allow_duplicate:
+        # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
+        replay = _replay(client, idempotency_key, request_hash)
+        if replay:
+            return replay
         raise DuplicateOrder(order=recent[0][0])
     review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
     held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
@@ -248,7 +253,9 @@ def order_place(
     actor = client.get_username()  # storefront users are named `api:<storefront>`
     address = customer["address"]
     for _attempt in range(5):
-        allocations = stock_plan(lines=lines)  # raises OutOfStock naming every short item
+        # The first plan uses the availability read with the products; a retry reads it afresh.
+        allocations = stock_plan(lines=lines, available=available)  # raises OutOfStock naming every short item
+        available = None
         order = Order(
             customer_id=customer["id"],
             customer_name=customer["name"],
