@@ -390,7 +390,7 @@ def main() -> None:
     ap.add_argument("--clients", default="4,16", help="comma-separated client counts")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument("--port", type=int, default=8799)
     ap.add_argument("--modes", default="spread,hot")
     ap.add_argument(

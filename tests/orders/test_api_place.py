@@ -235,7 +235,9 @@ def test_same_key_same_body_replays_the_stored_response(place, product):
 
 
 @pytest.mark.django_db
-def test_throttled(place, product, settings):
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:6379/15", ""], ids=["redis", "django-cache"])
+def test_throttled(place, product, settings, redis_url):
+    settings.REDIS_URL = redis_url
     settings.API_THROTTLE_RATE = "2/min"
     assert place().status_code == 201
     assert place(order_body(allow_duplicate=True)).status_code == 201
