@@ -406,7 +406,7 @@ def main() -> None:
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         "API_THROTTLE_RATE": "1000000/min",
         "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))

@@ -1,0 +1,105 @@
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from inventory import services
+from inventory.models import Reservation, RestockAlert, StockItem, StockMovement
+from inventory.services import Allocation, AllocationLost, OutOfStock, stock_plan, stock_release, stock_reserve
+from tests.factories import ProductFactory, WarehouseFactory, stock
+
+
+@pytest.fixture(params=["postgresql", "generic"])
+def reserve_path(request, monkeypatch):
+    """Both ways of reserving (one PostgreSQL statement; per-row UPDATEs for SQLite) must agree."""
+    if request.param == "generic":
+        monkeypatch.setattr(services, "_reserve_postgresql", services._reserve_generic)
+    return request.param
+
+
+@pytest.mark.django_db
+def test_reserve_moves_rows_writes_ledger_and_alerts(reserve_path):
+    sh, gz = WarehouseFactory(code="SH", priority=1), WarehouseFactory(code="GZ", priority=2)
+    p = ProductFactory(sku="P")
+    a, b = stock(p, sh, 5, reorder_point=2), stock(p, gz, 10, reorder_point=9)
+    plan = stock_plan(lines=[(p, 8)])
+    assert plan == [Allocation(a.pk, "P", 5), Allocation(b.pk, "P", 3)]
+    with transaction.atomic():
+        assert stock_reserve(holder="ORD-1", allocations=plan, expires_at=timezone.now(), actor="t") == 8
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.reserved, b.reserved) == (5, 3)
+    assert sorted(Reservation.objects.values_list("stock_item_id", "quantity", "state")) == sorted(
+        [(a.pk, 5, "active"), (b.pk, 3, "active")]
+    )
+    assert StockMovement.objects.filter(kind="reserve").aggregate(s=Sum("reserved_delta"))["s"] == 8
+    assert sorted(RestockAlert.objects.values_list("stock_item_id", "available")) == sorted([(a.pk, 0), (b.pk, 7)])
+
+
+@pytest.mark.django_db
+def test_a_lost_race_rolls_everything_back(reserve_path):
+    p = ProductFactory(sku="P")
+    item = stock(p, WarehouseFactory(code="SH"), 5)
+    plan = stock_plan(lines=[(p, 4)])
+    StockItem.objects.filter(pk=item.pk).update(reserved=3)  # someone else got there first
+    with pytest.raises(AllocationLost), transaction.atomic():
+        stock_reserve(holder="ORD-1", allocations=plan, expires_at=timezone.now(), actor="t")
+    item.refresh_from_db()
+    assert item.reserved == 3
+    assert not Reservation.objects.exists() and not StockMovement.objects.filter(kind="reserve").exists()
+
+
+@pytest.mark.django_db
+def test_plan_reports_every_short_line():
+    wh = WarehouseFactory(code="SH")
+    p1, p2, p3 = ProductFactory(sku="A"), ProductFactory(sku="B"), ProductFactory(sku="C")
+    stock(p1, wh, 1)
+    stock(p2, wh, 10)
+    with pytest.raises(OutOfStock) as exc:
+        stock_plan(lines=[(p1, 2), (p2, 3), (p3, 1)])
+    assert exc.value.extra["items"] == [
+        {"sku": "A", "requested": 2, "available": 1, "shortfall": 1},
+        {"sku": "C", "requested": 1, "available": 0, "shortfall": 1},
+    ]
+
+
+@pytest.mark.django_db
+def test_release_is_exactly_once():
+    p = ProductFactory(sku="P")
+    item = stock(p, WarehouseFactory(code="SH"), 5)
+    with transaction.atomic():
+        stock_reserve(
+            holder="H",
+            allocations=stock_plan(lines=[(p, 2)]),
+            expires_at=timezone.now() + timedelta(minutes=1),
+            actor="t",
+        )
+    assert stock_release(holder="H", actor="t") == 2
+    assert stock_release(holder="H", actor="t") == 0
+    item.refresh_from_db()
+    assert item.reserved == 0
+    assert StockMovement.objects.filter(kind="release").count() == 1
+
+
+@pytest.mark.django_db
+def test_adjust_refuses_to_drop_below_reserved_and_logs_the_reason():
+    p = ProductFactory(sku="P")
+    item = stock(p, WarehouseFactory(code="SH"), 5)
+    StockItem.objects.filter(pk=item.pk).update(reserved=4)
+    with pytest.raises(services.StockError):
+        services.stock_adjust(stock_item=item, delta=-2, actor="warehouse", reason="broken")
+    services.stock_adjust(stock_item=item, delta=-1, actor="warehouse", reason="broken in transit")
+    item.refresh_from_db()
+    assert item.on_hand == 4
+    last = StockMovement.objects.order_by("-id").first()
+    assert (last.kind, last.on_hand_delta, last.note, last.actor) == (
+        "adjustment",
+        -1,
+        "broken in transit",
+        "warehouse",
+    )
+    services.stock_receive(stock_item=item, quantity=6, actor="warehouse", reference="PO-1")
+    item.refresh_from_db()
+    assert item.on_hand == 10
