@@ -13,5 +13,6 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "close-expired-orders": {"task": "orders.tasks.close_expired_orders", "schedule": 60.0},
+    "query-stale-payments": {"task": "payments.tasks.query_stale_payments", "schedule": 120.0},
     "purge-idempotency-keys": {"task": "orders.tasks.purge_idempotency_keys", "schedule": crontab(minute=17)},
 }

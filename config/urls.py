@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inventory.apis import ProductDetailApi, ProductListApi
 from orders.apis import OrderCancelApi, OrderDetailApi, OrderListCreateApi
+from payments.apis import PaymentCallbackApi, PaymentStartApi
 
 api_v1 = [
     path("products/", ProductListApi.as_view(), name="product-list"),
@@ -11,6 +12,8 @@ api_v1 = [
     path("orders/", OrderListCreateApi.as_view(), name="order-list"),
     path("orders/<str:number>/", OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<str:number>/cancel/", OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:number>/payments/", PaymentStartApi.as_view(), name="payment-start"),
+    path("payments/callbacks/<str:gateway>/", PaymentCallbackApi.as_view(), name="payment-callback"),
 ]
 
 urlpatterns = [

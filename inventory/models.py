@@ -123,6 +123,7 @@ class Reservation(models.Model):
         ACTIVE = "active", _("Active")
         RELEASED = "released", _("Released")
         COMMITTED = "committed", _("Committed")
+        RETURNED = "returned", _("Returned to stock")
 
     holder = models.CharField(_("holder"), max_length=64, db_index=True)
     stock_item = models.ForeignKey(

@@ -194,32 +194,51 @@ def _reserve_generic(*, rows, holder, expires_at, actor) -> list[tuple[int, int,
 
 
 def stock_release(*, holder: str, actor: str, note: str = "") -> int:
-    """Release every active reservation of a holder, exactly once; returns the units released.
+    """Release every active reservation of a holder, exactly once; returns the units released."""
+    return _settle(
+        holder=holder,
+        state=Reservation.State.ACTIVE,
+        new_state=Reservation.State.RELEASED,
+        kind=StockMovement.Kind.RELEASE,
+        actor=actor,
+        note=note,
+    )
 
-    The reservation rows are locked and their state re-checked, so a release racing another release
-    (expiry vs. cancel) or a commit finds nothing left to do.
+
+def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, note: str) -> int:
+    """Move every reservation of a holder from `state` to `new_state`, exactly once, with ledger rows.
+
+    The reservation rows are locked and re-checked, so two callers racing (a replayed callback, an
+    expiry and a payment) find nothing left to do the second time.
     """
+    deltas = {  # kind: (on_hand, reserved) per unit
+        StockMovement.Kind.RELEASE: (0, -1),
+        StockMovement.Kind.COMMIT: (-1, -1),
+        StockMovement.Kind.RETURN: (1, 0),
+    }[kind]
     with transaction.atomic():
         held = list(
-            Reservation.objects.select_for_update()
-            .filter(holder=holder, state=Reservation.State.ACTIVE)
-            .order_by("stock_item_id", "id")
+            Reservation.objects.select_for_update().filter(holder=holder, state=state).order_by("stock_item_id", "id")
         )
         if not held:
             return 0
-        Reservation.objects.filter(pk__in=[r.pk for r in held]).update(state=Reservation.State.RELEASED)
+        Reservation.objects.filter(pk__in=[r.pk for r in held]).update(state=new_state, updated_at=timezone.now())
         merged: dict[int, int] = defaultdict(int)
         for r in held:
             merged[r.stock_item_id] += r.quantity
         for item_id in sorted(merged):
-            StockItem.objects.filter(pk=item_id).update(reserved=F("reserved") - merged[item_id])
+            q = merged[item_id]
+            StockItem.objects.filter(pk=item_id).update(
+                on_hand=F("on_hand") + deltas[0] * q, reserved=F("reserved") + deltas[1] * q
+            )
         StockMovement.objects.bulk_create(
             [
                 StockMovement(
                     stock_item_id=i,
-                    kind=StockMovement.Kind.RELEASE,
+                    kind=kind,
                     quantity=q,
-                    reserved_delta=-q,
+                    on_hand_delta=deltas[0] * q,
+                    reserved_delta=deltas[1] * q,
                     reference=holder,
                     actor=actor,
                     note=note[:255],
@@ -228,6 +247,30 @@ def stock_release(*, holder: str, actor: str, note: str = "") -> int:
             ]
         )
         return sum(merged.values())
+
+
+def stock_commit(*, holder: str, actor: str, note: str = "") -> int:
+    """The holder paid: its reserved units leave on_hand and reserved together."""
+    return _settle(
+        holder=holder,
+        state=Reservation.State.ACTIVE,
+        new_state=Reservation.State.COMMITTED,
+        kind=StockMovement.Kind.COMMIT,
+        actor=actor,
+        note=note,
+    )
+
+
+def stock_return(*, holder: str, actor: str, note: str = "") -> int:
+    """Committed units that never left the warehouse (a refund before shipping) go back on hand."""
+    return _settle(
+        holder=holder,
+        state=Reservation.State.COMMITTED,
+        new_state=Reservation.State.RETURNED,
+        kind=StockMovement.Kind.RETURN,
+        actor=actor,
+        note=note,
+    )
 
 
 def _change_on_hand(

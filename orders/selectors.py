@@ -4,7 +4,7 @@ from .models import Order
 
 
 def order_detail_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("coupon").prefetch_related("items")
+    return Order.objects.select_related("coupon").prefetch_related("items", "payments")
 
 
 def order_list(*, customer_id: str | None = None) -> QuerySet[Order]:

@@ -23,7 +23,15 @@ from rest_framework import status
 from config.api import ApplicationError, InvalidTransition
 from inventory.models import Product
 from inventory.selectors import products_with_availability
-from inventory.services import AllocationLost, OutOfStock, stock_plan, stock_release, stock_reserve
+from inventory.services import (
+    AllocationLost,
+    OutOfStock,
+    stock_commit,
+    stock_plan,
+    stock_release,
+    stock_reserve,
+    stock_return,
+)
 
 from .fsm import Actor, transition_apply, transition_log_entry
 from .models import (
@@ -33,6 +41,7 @@ from .models import (
     Order,
     OrderItem,
     OrderStatus,
+    PaymentStatus,
     ReviewStatus,
     TransitionLog,
 )
@@ -356,6 +365,85 @@ def order_place(
 
 def _lock_order(number: str) -> Order:
     return Order.objects.select_for_update().get(number=number)
+
+
+def order_lock(*, number: str) -> Order:
+    """Lock an order row for the rest of the caller's transaction (payments lock it before their own rows)."""
+    assert transaction.get_connection().in_atomic_block, "order_lock must run inside a transaction"
+    return _lock_order(number)
+
+
+def _label(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.get_username()
+
+
+def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> str:
+    """Apply a confirmed payment to a locked order; returns what happened.
+
+    `confirmed`: the pending order's reservation is committed. `confirmed_late`: the order had closed or
+    been cancelled and its stock could be reserved again. `pending_restock`: paid, but the stock is gone.
+    `already_paid`: the order was paid before (a second payment, for finance to refund).
+    """
+    if order.payment_status == PaymentStatus.PAID or order.status not in (
+        OrderStatus.PENDING,
+        OrderStatus.CLOSED,
+        OrderStatus.CANCELLED,
+    ):
+        return "already_paid"
+    transition_apply(order, "mark_paid", actor=actor, reason=reason)
+    if order.status == OrderStatus.PENDING:
+        transition_apply(order, "confirm", actor=actor, reason=reason)
+        order.save(update_fields=["status", "payment_status", "updated_at"])
+        stock_commit(holder=order.number, actor=_label(actor), note="paid")
+        return "confirmed"
+    lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
+    try:
+        with transaction.atomic():  # a savepoint: a failed re-reservation leaves the payment standing
+            allocations = stock_plan(lines=lines)
+            stock_reserve(holder=order.number, allocations=allocations, expires_at=timezone.now(), actor=_label(actor))
+            stock_commit(holder=order.number, actor=_label(actor), note="paid late")
+    except (OutOfStock, AllocationLost):
+        transition_apply(order, "await_restock", actor=actor, reason=str(_("Paid late; the stock is gone")))
+        order.save(update_fields=["status", "payment_status", "updated_at"])
+        return "pending_restock"
+    transition_apply(order, "confirm_late", actor=actor, reason=str(_("Paid late; stock reserved again")))
+    order.save(update_fields=["status", "payment_status", "updated_at"])
+    return "confirmed_late"
+
+
+def order_payment_failed(
+    *, order: Order, actor: Actor, definitive: bool, other_attempt_open: bool, reason: str = ""
+) -> bool:
+    """A payment attempt failed; the order is cancelled (and its stock released) only when the failure is
+    definitive and no other attempt is still open. Returns whether the order was cancelled."""
+    if order.status != OrderStatus.PENDING:
+        return False
+    fields = []
+    if order.payment_status == PaymentStatus.PENDING:
+        transition_apply(order, "mark_payment_failed", actor=actor, reason=reason)
+        fields.append("payment_status")
+    cancel = definitive and not other_attempt_open
+    if cancel:
+        transition_apply(order, "cancel", actor=actor, reason=reason or str(_("Payment failed")))
+        fields.append("status")
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    if cancel:
+        stock_release(holder=order.number, actor=_label(actor), note="payment failed")
+        _give_back_coupon(order)
+    return cancel
+
+
+def order_refund(*, order: Order, actor: Actor, reason: str = "") -> int:
+    """A full refund: the order moves to `refunded`, and stock that never shipped goes back on hand.
+    Returns the units returned to stock. The order must be locked by the caller."""
+    transition_apply(order, "refund", actor=actor, reason=reason)
+    fields = ["status"]
+    if order.payment_status == PaymentStatus.PAID:
+        transition_apply(order, "mark_refunded", actor=actor, reason=reason)
+        fields.append("payment_status")
+    order.save(update_fields=[*fields, "updated_at"])
+    return stock_return(holder=order.number, actor=_label(actor), note="refunded before shipping")
 
 
 def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:

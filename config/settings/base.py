@@ -153,6 +153,25 @@ DUPLICATE_WINDOW_MINUTES = 10
 REVIEW_WINDOW_MINUTES = 5
 REVIEW_THRESHOLD = 3
 
+# --- Payments (sandbox gateways sign like the real ones with keys generated under var/) ---------------
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=True)
+PAYMENTS_SANDBOX_KEY_DIR = env("PAYMENTS_SANDBOX_KEY_DIR", default=str(VAR_DIR / "sandbox_keys"))
+PAYMENTS_CALLBACK_BASE_URL = env("PAYMENTS_CALLBACK_BASE_URL", default="http://127.0.0.1:8000")
+PAYMENTS_CALLBACK_TOLERANCE_SECONDS = env.int("PAYMENTS_CALLBACK_TOLERANCE_SECONDS", default=300)
+PAYMENTS_QUERY_AFTER_MINUTES = env.int("PAYMENTS_QUERY_AFTER_MINUTES", default=10)
+ALIPAY_APP_ID = env("ALIPAY_APP_ID", default="2021000000000000")
+ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", default="")  # Alipay's public key (PEM), verifies notifications
+ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", default="")  # ours (PEM), signs requests
+WECHATPAY_MCHID = env("WECHATPAY_MCHID", default="1900000109")
+WECHATPAY_APPID = env("WECHATPAY_APPID", default="wxd678efh567hg6787")
+WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PLATFORM_CERT = env("WECHATPAY_PLATFORM_CERT", default="")  # platform certificate (PEM)
+WECHATPAY_PLATFORM_SERIAL = env("WECHATPAY_PLATFORM_SERIAL", default="")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID", default="WH-SANDBOX-0000000000")
+PAYPAL_WEBHOOK_CERT = env("PAYPAL_WEBHOOK_CERT", default="")  # PayPal's signing certificate (PEM)
+
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_TASK_ACKS_LATE = True

@@ -1,0 +1,348 @@
+"""Finance works here: reconcile by hand, refund, replay callbacks, and clear the attention list.
+Each action re-checks its permission on the server and runs through a service."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from config.api import ApplicationError
+from orders import admin as orders_admin
+from orders.models import Order, OrderStatus
+
+from . import services
+from .forms import MarkPaidForm, RefundForm
+from .models import Payment, PaymentAttention, PaymentEvent, Refund, SandboxTransaction
+
+
+def money(amount, currency):
+    return f"{amount:,.2f} {currency}"
+
+
+def action_form_page(model_admin, request, obj, form, title):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "object": obj,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/payments/action_form.html", context)
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = ["reference", "gateway", "amount", "currency", "status", "refunded_amount", "paid_at", "attention"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderAdmin(orders_admin.OrderAdmin):
+    """The order page, with its payments and finance's manual reconciliation."""
+
+    inlines = [orders_admin.OrderItemInline, PaymentInline, orders_admin.TransitionLogInline]
+    actions = [*orders_admin.OrderAdmin.actions, "mark_paid_action"]
+
+    def has_reconcile_permission(self, request):
+        return request.user.has_perm("payments.reconcile_payment")
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/mark-paid/", self.admin_site.admin_view(self.mark_paid_view), name="orders_order_mark_paid"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_reconcile_permission(request):
+            extra_context["links"] = [
+                (reverse("admin:orders_order_mark_paid", args=[object_id]), _("Mark paid (manual reconciliation)"))
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Mark paid (manual reconciliation)"), permissions=["reconcile"])
+    def mark_paid_action(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one order to mark paid."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:orders_order_mark_paid", args=[queryset.get().pk]))
+
+    def mark_paid_view(self, request, pk):
+        if not self.has_reconcile_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=pk)
+        form = MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.payment_mark_paid_manually(order_number=order.number, user=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                self.message_user(request, _("Not marked paid: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Order %(order)s marked paid (%(ref)s).")
+                    % {"order": order.number, "ref": form.cleaned_data["bank_reference"]},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
+        return action_form_page(
+            self,
+            request,
+            order,
+            form,
+            _("Mark %(order)s paid — total %(total)s")
+            % {"order": order.number, "total": money(order.total, order.currency)},
+        )
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "amount", "reason", "gateway_refund_id", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = PaymentEvent
+    fk_name = "payment"
+    extra = 0
+    can_delete = False
+    fields = ["received_at", "direction", "kind", "event_type", "signature_valid", "outcome", "error", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(attention="")
+        if self.value() == "no":
+            return queryset.filter(attention="")
+        return queryset
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "order",
+        "gateway",
+        "amount_display",
+        "status",
+        "refunded_amount",
+        "attention",
+        "created_at",
+    ]
+    list_filter = ["gateway", "status", AttentionFilter, "currency"]
+    list_select_related = ["order"]
+    search_fields = ["=reference", "=order__number", "=gateway_txn_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "order",
+        "gateway",
+        "reference",
+        "gateway_txn_id",
+        "amount",
+        "currency",
+        "status",
+        "refunded_amount",
+        "action",
+        "paid_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [*readonly_fields[:-2], "attention", "created_at", "updated_at"]
+    inlines = [RefundInline, EventInline, orders_admin.TransitionLogInline]
+    actions = ["resolve_attention"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("payments.refund_payment")
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, payment):
+        return money(payment.amount, payment.currency)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        payment = self.get_object(request, object_id)
+        if payment is not None and payment.status == "paid" and self.has_refund_permission(request):
+            extra_context["links"] = [(reverse("admin:payments_payment_refund", args=[object_id]), _("Refund"))]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def refund_view(self, request, pk):
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment.objects.select_related("order"), pk=pk)
+        remaining = payment.amount - payment.refunded_amount
+        form = RefundForm(request.POST or None, remaining=remaining, initial={"amount": remaining})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.payment_refund(payment=payment, user=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                self.message_user(request, _("Not refunded: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Refunded %(amount)s of %(payment)s.")
+                    % {"amount": money(form.cleaned_data["amount"], payment.currency), "payment": payment.reference},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[pk]))
+        return action_form_page(
+            self,
+            request,
+            payment,
+            form,
+            _("Refund %(payment)s — up to %(remaining)s")
+            % {"payment": payment.reference, "remaining": money(remaining, payment.currency)},
+        )
+
+    @admin.action(description=_("Mark selected payments as resolved"), permissions=["change"])
+    def resolve_attention(self, request, queryset):
+        for payment in queryset:
+            services.payment_resolve_attention(payment=payment, user=request.user)
+        self.message_user(request, _("%(count)d payment(s) resolved.") % {"count": queryset.count()}, messages.SUCCESS)
+
+
+@admin.register(PaymentAttention)
+class PaymentAttentionAdmin(PaymentAdmin):
+    """Amount mismatches, late payments and orders paid but awaiting restock."""
+
+    list_display = [
+        "reference",
+        "order",
+        "order_status",
+        "gateway",
+        "amount_display",
+        "status",
+        "attention",
+        "updated_at",
+    ]
+    list_filter = ["gateway", "status"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(~Q(attention="") | Q(order__status=OrderStatus.PENDING_RESTOCK, status="paid"))
+        )
+
+    @admin.display(description=_("order status"), ordering="order__status")
+    def order_status(self, payment):
+        return payment.order.get_status_display()
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "gateway",
+        "direction",
+        "kind",
+        "event_type",
+        "reference",
+        "amount",
+        "signature_valid",
+        "outcome",
+        "error",
+    ]
+    list_filter = ["gateway", "direction", "kind", "outcome", "signature_valid"]
+    search_fields = ["=reference", "=gateway_txn_id"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    actions = ["replay"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("payments.replay_paymentevent")
+
+    @admin.action(
+        description=_("Replay selected callbacks (verified again, applied at most once)"), permissions=["replay"]
+    )
+    def replay(self, request, queryset):
+        results = []
+        for event in queryset.filter(direction=PaymentEvent.Direction.INBOUND, kind__in=["callback", "replay"]):
+            result = services.payment_replay_event(event=event, user=request.user)
+            results.append(
+                f"#{event.pk}: {result.event.get_outcome_display()}"
+                + (f" ({result.message})" if result.message else "")
+            )
+        if results:
+            self.message_user(request, _("Replayed: %(results)s") % {"results": "; ".join(results)}, messages.INFO)
+        else:
+            self.message_user(request, _("Only stored gateway callbacks can be replayed."), messages.WARNING)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "payment", "amount", "reason", "gateway_refund_id", "actor"]
+    list_select_related = ["payment"]
+    search_fields = ["=payment__reference", "=gateway_refund_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SandboxTransaction)
+class SandboxTransactionAdmin(admin.ModelAdmin):
+    list_display = ["gateway", "reference", "status", "gateway_txn_id", "amount", "currency", "refunded", "updated_at"]
+    list_filter = ["gateway", "status"]
+    search_fields = ["=reference"]

@@ -1,0 +1,81 @@
+"""Payment endpoints: the storefront starts a payment; gateways call back in their own wire format."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders.models import Order
+
+from . import services
+from .gateways import get_gateway
+from .models import Gateway, Payment
+
+GATEWAYS = [g for g in Gateway.values if g != Gateway.MANUAL]
+
+
+class PaymentStartInput(serializers.Serializer):
+    gateway = serializers.CharField(max_length=20)
+
+
+class PaymentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    gateway = serializers.CharField()
+    reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    action = serializers.JSONField()
+
+
+ERROR = inline_serializer("PaymentError", fields={"code": serializers.CharField(), "detail": serializers.CharField()})
+
+
+def render_payment(payment: Payment) -> dict:
+    return dict(PaymentOutput(payment).data)
+
+
+class PaymentStartApi(APIView):
+    @extend_schema(
+        operation_id="payments_start",
+        request=PaymentStartInput,
+        responses={201: PaymentOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, number):
+        payload = PaymentStartInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        get_object_or_404(Order.objects.only("pk"), number=number)
+        payment = services.payment_start(
+            order_number=number, gateway=payload.validated_data["gateway"], actor=request.user
+        )
+        return Response(render_payment(payment), status=201)
+
+
+class PaymentCallbackApi(APIView):
+    """Gateways authenticate by signature; the raw body is kept exactly as it arrived."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = []
+    parser_classes = []
+
+    @extend_schema(
+        operation_id="payments_callback",
+        description="Gateway notification in the gateway's own format: Alipay form-encoded RSA2 "
+        '(answers `success`/`failure`), WeChat Pay API v3 (204, or 4xx `{"code": "FAIL"}`), '
+        "Stripe events with `Stripe-Signature`, PayPal webhooks with transmission headers.",
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiResponse(description="accepted"),
+            204: OpenApiResponse(description="accepted"),
+            400: OpenApiResponse(description="refused"),
+        },
+    )
+    def post(self, request, gateway):
+        adapter = get_gateway(gateway)
+        if adapter is None:
+            raise services.UnsupportedGateway(gateways=GATEWAYS)
+        result = services.payment_apply_callback(gateway=gateway, headers=dict(request.headers), body=request.body)
+        return adapter.ack(accepted=result.accepted, message=result.message)

@@ -1,0 +1,153 @@
+"""Alipay: RSA2 (RSA-SHA256) over the sorted `k=v` parameters; asynchronous notifications are
+form-encoded, and Alipay expects the plain text `success` or `failure` back."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+
+from . import keys
+from .base import MalformedNotification, Notification, PaymentRequest, SignatureInvalid, SignedRequest
+from .sandbox import SandboxLedgerMixin
+
+SANDBOX_GATEWAY_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+
+
+def sign_content(params: dict[str, str]) -> bytes:
+    """Alipay's string to sign: every parameter but `sign` and `sign_type`, non-empty, sorted, `k=v&...`."""
+    items = sorted((k, v) for k, v in params.items() if k not in ("sign", "sign_type") and v not in ("", None))
+    return "&".join(f"{k}={v}" for k, v in items).encode("utf-8")
+
+
+class AlipayGateway(SandboxLedgerMixin):
+    name = "alipay"
+
+    def _alipay_public_key(self):
+        if self.sandbox:
+            return keys.sandbox_private_key("alipay_platform").public_key()
+        return keys.load_public_key(settings.ALIPAY_PUBLIC_KEY)
+
+    def _app_private_key(self):
+        if self.sandbox:
+            return keys.sandbox_private_key("alipay_app")
+        from cryptography.hazmat.primitives import serialization
+
+        return serialization.load_pem_private_key(settings.ALIPAY_APP_PRIVATE_KEY.encode(), password=None)
+
+    def create(self, request: PaymentRequest) -> dict:
+        """A signed `alipay.trade.page.pay` URL: the storefront redirects the customer to it."""
+        biz = (
+            f'{{"out_trade_no":"{request.reference}","total_amount":"{request.amount:.2f}",'
+            f'"subject":"{request.description}","product_code":"FAST_INSTANT_TRADE_PAY"}}'
+        )
+        params = {
+            "app_id": settings.ALIPAY_APP_ID,
+            "method": "alipay.trade.page.pay",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"),
+            "version": "1.0",
+            "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/alipay/",
+            "biz_content": biz,
+        }
+        params["sign"] = base64.b64encode(keys.rsa_sha256_sign(self._app_private_key(), sign_content(params))).decode()
+        url = SANDBOX_GATEWAY_URL if self.sandbox else GATEWAY_URL
+        return {"type": "redirect", "url": f"{url}?{urlencode(params)}"}
+
+    def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
+        try:
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedNotification("not a form-encoded notification") from exc
+        if params.get("sign_type") != "RSA2" or not params.get("sign"):
+            raise SignatureInvalid("missing RSA2 signature")
+        try:
+            signature = base64.b64decode(params["sign"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureInvalid("signature is not base64") from exc
+        if not keys.rsa_sha256_verify(self._alipay_public_key(), signature, sign_content(params)):
+            raise SignatureInvalid("RSA2 signature does not verify")
+        if params.get("app_id") != settings.ALIPAY_APP_ID:
+            raise SignatureInvalid("notification for another app_id")
+        try:
+            amount = Decimal(params["total_amount"])
+            reference = params["out_trade_no"]
+            status = params["trade_status"]
+        except (KeyError, InvalidOperation) as exc:
+            raise MalformedNotification(f"missing or bad field: {exc}") from exc
+        common = {
+            "reference": reference,
+            "event_type": status,
+            "gateway_txn_id": params.get("trade_no", ""),
+            "amount": amount,
+            "currency": params.get("trans_currency") or "CNY",
+        }
+        if params.get("refund_fee"):
+            return Notification(
+                outcome="refund",
+                refund_id=params.get("out_biz_no") or params.get("notify_id", ""),
+                refund_amount=Decimal(params["refund_fee"]),
+                **common,
+            )
+        if status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
+            return Notification(outcome="success", **common)
+        if status == "TRADE_CLOSED":
+            return Notification(outcome="failure", definitive=True, **common)
+        return Notification(outcome="ignored", **common)
+
+    def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
+        # Alipay resends until it reads `success`; a refusal is also a 4xx for everyone else watching.
+        return HttpResponse(
+            "success" if accepted else "failure", content_type="text/plain", status=200 if accepted else 400
+        )
+
+    def sandbox_request(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        outcome: str,
+        txn_id: str,
+        now: datetime,
+        refund_id: str = "",
+        refund_amount: Decimal | None = None,
+    ) -> SignedRequest:
+        local = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
+        params = {
+            "notify_time": local,
+            "notify_type": "trade_status_sync",
+            "notify_id": uuid.uuid4().hex,
+            "app_id": settings.ALIPAY_APP_ID,
+            "charset": "utf-8",
+            "version": "1.0",
+            "sign_type": "RSA2",
+            "trade_no": txn_id,
+            "out_trade_no": reference,
+            "total_amount": f"{amount:.2f}",
+            "trade_status": {"success": "TRADE_SUCCESS", "failure": "TRADE_CLOSED", "refund": "TRADE_SUCCESS"}[outcome],
+            "gmt_payment": local,
+            "seller_id": "2088000000000000",
+        }
+        if currency != "CNY":
+            params["trans_currency"] = currency
+        if outcome == "refund":
+            params.update({"refund_fee": f"{refund_amount:.2f}", "gmt_refund": local, "out_biz_no": refund_id})
+        params["sign"] = base64.b64encode(
+            keys.rsa_sha256_sign(keys.sandbox_private_key("alipay_platform"), sign_content(params))
+        ).decode()
+        return SignedRequest(
+            path="/api/v1/payments/callbacks/alipay/",
+            headers={},
+            body=urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+        )

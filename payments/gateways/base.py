@@ -1,0 +1,101 @@
+"""The one small interface every gateway adapter implements, with its requests, results and errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from django.http import HttpResponse
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; `transient` ones are worth retrying."""
+
+    transient = False
+
+
+class SignatureInvalid(GatewayError):
+    pass
+
+
+class StaleNotification(SignatureInvalid):
+    pass
+
+
+class MalformedNotification(GatewayError):
+    pass
+
+
+class GatewayNotConfigured(GatewayError):
+    pass
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified callback, in our terms. `outcome`: success, failure, refund, or ignored."""
+
+    reference: str
+    outcome: str
+    event_type: str
+    gateway_txn_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    definitive: bool = True
+    refund_id: str = ""
+    refund_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a gateway would send us: used by `sandbox_callback`, the demo and the tests."""
+
+    path: str
+    headers: dict[str, str]
+    body: str
+    content_type: str = "application/json"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    reference: str
+    amount: Decimal
+    currency: str
+    description: str
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def create(self, request: PaymentRequest) -> dict:
+        """What the storefront needs next (pay URL, QR code, client secret, approve URL)."""
+
+    def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
+        """Verify the gateway's signature and translate its notification; raises GatewayError."""
+
+    def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
+        """The answer in the gateway's own format."""
+
+    def sandbox_request(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        outcome: str,
+        txn_id: str,
+        now: datetime,
+        refund_id: str = "",
+        refund_amount: Decimal | None = None,
+    ) -> SignedRequest:
+        """The exact request the sandbox gateway sends, signed with the sandbox keys."""
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def from_cents(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(Decimal("0.01"))

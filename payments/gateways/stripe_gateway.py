@@ -1,0 +1,153 @@
+"""Stripe: events signed `Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.payload")`, verified with the
+official `stripe` package; the 5-minute tolerance is checked against the receive time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime
+
+import stripe
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+
+from . import keys
+from .base import (
+    MalformedNotification,
+    Notification,
+    PaymentRequest,
+    SignatureInvalid,
+    SignedRequest,
+    StaleNotification,
+    cents,
+    from_cents,
+)
+from .sandbox import SandboxLedgerMixin
+
+
+class StripeGateway(SandboxLedgerMixin):
+    name = "stripe"
+
+    def _secret(self) -> str:
+        return "whsec_" + keys.sandbox_secret("stripe_webhook", 32) if self.sandbox else settings.STRIPE_WEBHOOK_SECRET
+
+    def create(self, request: PaymentRequest) -> dict:
+        """A PaymentIntent; the storefront confirms it with Stripe.js using the client secret."""
+        if self.sandbox:
+            intent_id = "pi_" + secrets.token_hex(12)
+            return {
+                "type": "client_secret",
+                "payment_intent": intent_id,
+                "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+            }
+        intent = stripe.PaymentIntent.create(
+            api_key=settings.STRIPE_SECRET_KEY,
+            amount=cents(request.amount),
+            currency=request.currency.lower(),
+            description=request.description,
+            metadata={"reference": request.reference},
+            idempotency_key=f"create-{request.reference}",
+        )
+        return {"type": "client_secret", "payment_intent": intent.id, "client_secret": intent.client_secret}
+
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id) -> str:
+        if self.sandbox:
+            return super().refund(
+                reference=reference,
+                gateway_txn_id=gateway_txn_id,
+                amount=amount,
+                currency=currency,
+                refund_id=refund_id,
+            )
+        refund = stripe.Refund.create(
+            api_key=settings.STRIPE_SECRET_KEY,
+            payment_intent=gateway_txn_id,
+            amount=cents(amount),
+            idempotency_key=refund_id,
+        )
+        return refund.id
+
+    def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
+        header = {k.lower(): v for k, v in headers.items()}.get("stripe-signature", "")
+        try:
+            stripe.WebhookSignature.verify_header(body, header, self._secret(), tolerance=None)
+        except stripe.SignatureVerificationError as exc:
+            raise SignatureInvalid(str(exc).split(".")[0]) from exc
+        timestamp = int(dict(p.split("=", 1) for p in header.split(",") if "=" in p)["t"])
+        if abs(now.timestamp() - timestamp) > settings.PAYMENTS_CALLBACK_TOLERANCE_SECONDS:
+            raise StaleNotification("timestamp outside the tolerance")
+        try:
+            event = json.loads(body)
+            kind = event["type"]
+            obj = event["data"]["object"]
+            reference = (obj.get("metadata") or {}).get("reference", "")
+            common = {
+                "reference": reference,
+                "event_type": kind,
+                "currency": obj["currency"].upper(),
+                "amount": from_cents(obj["amount"]),
+            }
+            if kind == "payment_intent.succeeded":
+                return Notification(outcome="success", gateway_txn_id=obj["id"], **common)
+            if kind == "payment_intent.payment_failed":
+                # The customer may retry the same intent with another card: not definitive.
+                return Notification(outcome="failure", definitive=False, gateway_txn_id=obj["id"], **common)
+            if kind == "charge.refunded":
+                latest = ((obj.get("refunds") or {}).get("data") or [{}])[0]
+                return Notification(
+                    outcome="refund",
+                    gateway_txn_id=obj.get("payment_intent") or obj["id"],
+                    refund_id=latest.get("id") or event["id"],
+                    refund_amount=from_cents(latest.get("amount", obj["amount_refunded"])),
+                    **common,
+                )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise MalformedNotification(f"bad event: {exc}") from exc
+        return Notification(outcome="ignored", **common)
+
+    def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
+        if accepted:
+            return JsonResponse({"received": True})
+        return JsonResponse({"code": "rejected", "detail": message or "rejected"}, status=400)
+
+    def sandbox_request(
+        self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
+    ) -> SignedRequest:
+        base = {"amount": cents(amount), "currency": currency.lower(), "metadata": {"reference": reference}}
+        if outcome == "refund":
+            kind = "charge.refunded"
+            obj = {
+                "id": "ch_" + secrets.token_hex(12),
+                "object": "charge",
+                "payment_intent": txn_id,
+                "amount_refunded": cents(refund_amount),
+                "refunded": refund_amount == amount,
+                "refunds": {"data": [{"id": refund_id, "amount": cents(refund_amount)}]},
+                **base,
+            }
+        else:
+            kind = "payment_intent.succeeded" if outcome == "success" else "payment_intent.payment_failed"
+            obj = {
+                "id": txn_id,
+                "object": "payment_intent",
+                "status": "succeeded" if outcome == "success" else "requires_payment_method",
+                **base,
+            }
+        body = json.dumps(
+            {
+                "id": "evt_" + secrets.token_hex(12),
+                "object": "event",
+                "type": kind,
+                "created": int(now.timestamp()),
+                "data": {"object": obj},
+            }
+        )
+        timestamp = int(now.timestamp())
+        signature = hmac.new(self._secret().encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+        return SignedRequest(
+            path="/api/v1/payments/callbacks/stripe/",
+            headers={"Stripe-Signature": f"t={timestamp},v1={signature}"},
+            body=body,
+        )

@@ -1,0 +1,195 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from orders.models import NUMBER_ALPHABET
+
+
+class Gateway(models.TextChoices):
+    ALIPAY = "alipay", _("Alipay")
+    WECHATPAY = "wechatpay", _("WeChat Pay")
+    STRIPE = "stripe", _("Stripe")
+    PAYPAL = "paypal", _("PayPal")
+    MANUAL = "manual", _("Manual (bank transfer)")
+
+
+def new_payment_reference() -> str:
+    """Our merchant trade number: unique, unguessable, accepted by every gateway (≤ 32 alphanumerics)."""
+    return "P" + timezone.now().strftime("%y%m%d") + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(12))
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Payment(FSMModelMixin, models.Model):
+    """One payment attempt of an order at one gateway."""
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="payments", verbose_name=_("order")
+    )
+    gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices)
+    reference = models.CharField(_("reference"), max_length=32, unique=True, default=new_payment_reference)
+    gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = FSMField(_("status"), default=PaymentStatus.PENDING, choices=PaymentStatus.choices, protected=True)
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    action = models.JSONField(_("storefront action"), default=dict, blank=True)
+    attention = models.CharField(
+        _("needs attention"),
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text=_("Why finance should look at this payment; empty when all is well."),
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        permissions = [
+            ("reconcile_payment", _("Can mark orders paid by hand (reconciliation)")),
+            ("refund_payment", _("Can refund payments")),
+            ("replay_paymentevent", _("Can replay stored gateway callbacks")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_txn_id"],
+                condition=Q(gateway_txn_id__isnull=False),
+                name="payment_gateway_txn_uniq",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("amount")), name="payment_refund_within_amount"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created_idx")]
+
+    def __str__(self):
+        return self.reference
+
+    @transition(status, source=[PaymentStatus.PENDING, PaymentStatus.FAILED], target=PaymentStatus.PAID)
+    def mark_paid(self):
+        """A success may follow a failure of the same attempt (a customer who retried)."""
+
+    @transition(status, source=PaymentStatus.PENDING, target=PaymentStatus.FAILED)
+    def fail(self):
+        pass
+
+    @transition(status, source=PaymentStatus.PAID, target=PaymentStatus.REFUNDED, permission="payments.refund_payment")
+    def refund(self):
+        """Fully refunded; partial refunds are Refund rows on a payment that stays paid."""
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=128, unique=True)
+    actor = models.CharField(_("actor"), max_length=150)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self):
+        return f"{self.amount} ({self.gateway_refund_id})"
+
+
+class PaymentEvent(models.Model):
+    """Every exchange with a gateway, stored raw before anything is decided. Never deleted."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Inbound")
+        OUTBOUND = "out", _("Outbound")
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("Received, not yet processed")
+        APPLIED = "applied", _("Applied")
+        DUPLICATE = "duplicate", _("Already applied (replay)")
+        REJECTED = "rejected", _("Rejected")
+        FLAGGED = "flagged", _("Flagged for finance")
+        ERROR = "error", _("Error")
+
+    gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices, db_index=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, default=Direction.INBOUND)
+    kind = models.CharField(_("kind"), max_length=30, default="callback")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("payment")
+    )
+    reference = models.CharField(_("reference"), max_length=64, blank=True, db_index=True)
+    event_type = models.CharField(_("event type"), max_length=60, blank=True)
+    gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    signature_valid = models.BooleanField(_("signature valid"), null=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.RECEIVED)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    actor = models.CharField(_("actor"), max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    replay_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replays", verbose_name=_("replay of")
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+
+    def __str__(self):
+        return f"{self.gateway} {self.event_type or self.kind} {self.reference}"
+
+
+class PaymentAttention(Payment):
+    """The finance work list: amount mismatches, late payments, orders paid but awaiting restock."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("payment needing attention")
+        verbose_name_plural = _("payments needing attention")
+
+
+class SandboxTransaction(models.Model):
+    """What the sandbox gateways know about a payment (queried by the stale-payment task)."""
+
+    gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices)
+    reference = models.CharField(_("reference"), max_length=32)
+    status = models.CharField(_("status"), max_length=20)
+    gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sandbox transaction")
+        verbose_name_plural = _("sandbox transactions")
+        constraints = [models.UniqueConstraint(fields=["gateway", "reference"], name="sandbox_gateway_reference_uniq")]
+
+    def __str__(self):
+        return f"{self.gateway}:{self.reference} {self.status}"

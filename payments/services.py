@@ -1,0 +1,410 @@
+"""Payment use cases. Every way money arrives — a gateway callback, a gateway query, finance's
+"mark paid", a replay from the admin — ends in `_apply`, which locks the order, then the payment,
+re-checks both, and moves them through their state machines in one transaction.
+
+Gateways are called outside any lock; raw inbound requests are stored before anything is decided.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from config.api import ApplicationError, InvalidTransition
+from orders.fsm import Actor, actor_parts, transition_apply
+from orders.models import Order, OrderStatus
+from orders.models import PaymentStatus as OrderPaymentStatus
+from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
+
+from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
+from .gateways.sandbox import sandbox_record
+from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund
+
+logger = logging.getLogger(__name__)
+Outcome = PaymentEvent.Outcome
+KEPT_HEADERS_EXCLUDED = {"cookie", "authorization"}
+
+
+class UnsupportedGateway(ApplicationError):
+    code = "unsupported_gateway"
+    default_detail = _("This payment gateway is not supported.")
+
+
+class PaymentValidationError(ApplicationError):
+    code = "validation_error"
+
+
+class GatewayUnavailable(ApplicationError):
+    code = "gateway_error"
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = _("The payment gateway could not be reached.")
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    accepted: bool
+    message: str
+    event: PaymentEvent
+
+
+# --- starting a payment -------------------------------------------------------------------------------------
+def payment_start(*, order_number: str, gateway: str, actor: Actor) -> Payment:
+    """Open a payment attempt for a pending order and get the storefront's next step from the gateway."""
+    adapter = get_gateway(gateway)
+    if adapter is None:
+        raise UnsupportedGateway(gateways=sorted(g for g in Gateway.values if g != Gateway.MANUAL))
+    order = Order.objects.get(number=order_number)
+    if order.status != OrderStatus.PENDING:
+        raise InvalidTransition(_("Only a pending order can be paid."), status=order.status)
+    payment = Payment(order=order, gateway=gateway, amount=order.total, currency=order.currency)
+    try:
+        action = adapter.create(
+            PaymentRequest(payment.reference, payment.amount, payment.currency, f"Order {order.number}")
+        )
+    except GatewayError as exc:
+        raise GatewayUnavailable(str(exc)) from exc
+    label, user = actor_parts(actor)
+    with transaction.atomic():
+        order = order_lock(number=order_number)
+        if order.status != OrderStatus.PENDING:
+            raise InvalidTransition(_("Only a pending order can be paid."), status=order.status)
+        payment.action = action
+        payment.save(force_insert=True)
+        PaymentEvent.objects.create(
+            gateway=gateway,
+            direction=PaymentEvent.Direction.OUTBOUND,
+            kind="create",
+            payment=payment,
+            reference=payment.reference,
+            amount=payment.amount,
+            currency=payment.currency,
+            body=json.dumps(action),
+            outcome=Outcome.APPLIED,
+            actor=label,
+            user=user,
+        )
+        if adapter.sandbox:
+            sandbox_record(
+                gateway=gateway,
+                reference=payment.reference,
+                status="pending",
+                amount=payment.amount,
+                currency=payment.currency,
+            )
+    return payment
+
+
+# --- applying what a gateway or finance says ----------------------------------------------------------------
+def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor) -> tuple[str, str]:
+    if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        return Outcome.DUPLICATE, "already paid"
+    reason = f"{payment.gateway} {n.event_type}".strip()
+    transition_apply(payment, "mark_paid", actor=actor, reason=reason)
+    if n.gateway_txn_id and not payment.gateway_txn_id:
+        payment.gateway_txn_id = n.gateway_txn_id
+    payment.paid_at = timezone.now()
+    result = order_confirm_payment(order=order, actor=actor, reason=reason)
+    payment.attention = {
+        "already_paid": str(_("The order was already paid: refund this payment.")),
+        "pending_restock": str(_("Paid after the order closed and the stock is gone: awaiting restock.")),
+        "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
+    }.get(result, payment.attention)
+    payment.save(update_fields=["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
+    return Outcome.APPLIED, result
+
+
+def _apply_failure(order: Order, payment: Payment, n: Notification, actor: Actor) -> tuple[str, str]:
+    if payment.status != PaymentStatus.PENDING:
+        return Outcome.DUPLICATE, f"payment already {payment.status}"
+    transition_apply(payment, "fail", actor=actor, reason=f"{payment.gateway} {n.event_type}")
+    payment.save(update_fields=["status", "updated_at"])
+    other_open = order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists()
+    cancelled = order_payment_failed(
+        order=order,
+        actor=actor,
+        definitive=n.definitive,
+        other_attempt_open=other_open,
+        reason=f"{payment.gateway} {n.event_type}",
+    )
+    return Outcome.APPLIED, "order cancelled" if cancelled else "attempt failed"
+
+
+def _apply_refund(
+    order: Order, payment: Payment, refund_id: str, amount: Decimal, actor: Actor, reason: str = ""
+) -> tuple[str, str]:
+    if Refund.objects.filter(gateway_refund_id=refund_id).exists():
+        return Outcome.DUPLICATE, "refund already recorded"
+    if payment.status != PaymentStatus.PAID or amount <= 0 or amount > payment.amount - payment.refunded_amount:
+        payment.attention = str(_("A refund of %(amount)s does not fit this payment.") % {"amount": amount})
+        payment.save(update_fields=["attention", "updated_at"])
+        return Outcome.FLAGGED, "refund does not fit the payment"
+    label, _user = actor_parts(actor)
+    Refund.objects.create(payment=payment, amount=amount, reason=reason[:255], gateway_refund_id=refund_id, actor=label)
+    payment.refunded_amount += amount
+    fields = ["refunded_amount", "updated_at"]
+    if payment.refunded_amount == payment.amount:
+        transition_apply(payment, "refund", actor=actor, reason=reason)
+        fields.append("status")
+        if order.status in (OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.PENDING_RESTOCK):
+            order_refund(order=order, actor=actor, reason=reason or str(_("Refunded in full")))
+        else:
+            payment.attention = str(_("Refunded in full after the order was %(status)s.") % {"status": order.status})
+            fields.append("attention")
+    payment.save(update_fields=fields)
+    return Outcome.APPLIED, "refunded"
+
+
+def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor) -> CallbackResult:
+    """Lock order then payment, check the notification against the payment, apply it, record the outcome."""
+    with transaction.atomic():
+        order = order_lock(number=payment.order.number)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        event.payment = payment
+        mismatch = n.currency != payment.currency or (
+            n.outcome in ("success", "failure") and n.amount is not None and n.amount != payment.amount
+        )
+        if mismatch:
+            payment.attention = str(
+                _("Amount mismatch: the gateway reported %(got)s, the payment is %(expected)s.")
+                % {"got": f"{n.amount} {n.currency}", "expected": f"{payment.amount} {payment.currency}"}
+            )
+            payment.save(update_fields=["attention", "updated_at"])
+            outcome, message, accepted = Outcome.FLAGGED, "amount or currency mismatch", False
+        elif n.outcome == "success":
+            (outcome, message), accepted = _apply_success(order, payment, n, actor), True
+        elif n.outcome == "failure":
+            (outcome, message), accepted = _apply_failure(order, payment, n, actor), True
+        elif n.outcome == "refund":
+            (outcome, message) = _apply_refund(order, payment, n.refund_id, n.refund_amount, actor, reason=n.event_type)
+            accepted = outcome != Outcome.FLAGGED
+        else:
+            outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
+        event.outcome, event.error = outcome, "" if accepted else message
+        event.save(update_fields=["payment", "outcome", "error"])
+    logger.info("payment %s: %s (%s)", payment.reference, message, n.event_type)
+    return CallbackResult(accepted=accepted, message=message, event=event)
+
+
+def payment_apply_callback(
+    *,
+    gateway: str,
+    headers: dict[str, str],
+    body: bytes,
+    actor: Actor | None = None,
+    now: datetime | None = None,
+    replay_of: PaymentEvent | None = None,
+) -> CallbackResult:
+    """A gateway's notification: stored raw first, then verified, then applied at most once.
+
+    Replays and out-of-order notifications are harmless: the payment's state machine refuses what has
+    already happened, refunds are unique by the gateway's refund id, and the order row is locked.
+    """
+    adapter = get_gateway(gateway)
+    if adapter is None:
+        raise UnsupportedGateway()
+    label, user = actor_parts(actor or f"gateway:{gateway}")
+    kept = {k: v for k, v in headers.items() if k.lower() not in KEPT_HEADERS_EXCLUDED}
+    event = PaymentEvent.objects.create(
+        gateway=gateway,
+        kind="replay" if replay_of else "callback",
+        headers=kept,
+        body=body.decode("utf-8", errors="replace"),
+        actor=label,
+        user=user,
+        replay_of=replay_of,
+    )
+
+    def reject(message: str, **fields) -> CallbackResult:
+        PaymentEvent.objects.filter(pk=event.pk).update(outcome=Outcome.REJECTED, error=message[:500], **fields)
+        event.refresh_from_db()
+        return CallbackResult(accepted=False, message=message, event=event)
+
+    try:
+        n = adapter.parse_callback(headers=headers, body=body, now=now or timezone.now())
+    except SignatureInvalid as exc:
+        return reject(str(exc), signature_valid=False)
+    except GatewayError as exc:
+        return reject(str(exc), signature_valid=True)
+    event.signature_valid = True
+    event.reference, event.event_type, event.gateway_txn_id = n.reference[:64], n.event_type[:60], n.gateway_txn_id
+    event.amount = n.refund_amount if n.outcome == "refund" else n.amount
+    event.currency = n.currency[:3]
+    event.save(update_fields=["signature_valid", "reference", "event_type", "gateway_txn_id", "amount", "currency"])
+    payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
+    if payment is None:
+        return reject("unknown reference")
+    return _apply(payment, n, event, actor or f"gateway:{gateway}")
+
+
+def payment_replay_event(*, event: PaymentEvent, user: AbstractBaseUser) -> CallbackResult:
+    """Re-apply a stored callback exactly as a gateway resend would be (freshness judged at first receipt)."""
+    if event.direction != PaymentEvent.Direction.INBOUND or event.kind not in ("callback", "replay"):
+        raise PaymentValidationError(_("Only stored gateway callbacks can be replayed."))
+    original = event.replay_of or event
+    return payment_apply_callback(
+        gateway=event.gateway,
+        headers=event.headers,
+        body=event.body.encode("utf-8"),
+        actor=user,
+        now=original.received_at,
+        replay_of=original,
+    )
+
+
+def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Ask the gateways about payments pending too long; apply answers through the same path as a callback."""
+    now = now or timezone.now()
+    actor = "task:query_stale_payments"
+    cutoff = now - timedelta(minutes=settings.PAYMENTS_QUERY_AFTER_MINUTES)
+    stale = list(
+        Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lte=cutoff)
+        .exclude(gateway=Gateway.MANUAL)
+        .select_related("order")
+        .order_by("created_at")[:limit]
+    )
+    applied = 0
+    for payment in stale:
+        adapter = get_gateway(payment.gateway)
+        try:
+            n = adapter.query(reference=payment.reference)
+        except GatewayError as exc:
+            logger.warning("query of %s failed: %s", payment.reference, exc)
+            continue
+        event = PaymentEvent.objects.create(
+            gateway=payment.gateway,
+            direction=PaymentEvent.Direction.OUTBOUND,
+            kind="query",
+            payment=payment,
+            reference=payment.reference,
+            actor=actor,
+            signature_valid=None,
+            body=json.dumps({"outcome": n.outcome, "txn": n.gateway_txn_id, "amount": str(n.amount)} if n else {}),
+            outcome=Outcome.APPLIED if n is None else Outcome.RECEIVED,
+        )
+        if n is not None:
+            applied += _apply(payment, n, event, actor).accepted
+    return applied
+
+
+# --- finance ------------------------------------------------------------------------------------------------
+def payment_mark_paid_manually(
+    *, order_number: str, bank_reference: str, amount: Decimal, user: AbstractBaseUser, reason: str = "", note: str = ""
+) -> Payment:
+    """Finance reconciled a bank transfer by hand: the same path as a gateway success, with the user as actor."""
+    bank_reference = bank_reference.strip()
+    if not bank_reference:
+        raise PaymentValidationError(_("A bank or gateway reference is required."))
+    with transaction.atomic():
+        order = order_lock(number=order_number)
+        payable = order.status in (OrderStatus.PENDING, OrderStatus.CLOSED, OrderStatus.CANCELLED)
+        if not payable or order.payment_status == OrderPaymentStatus.PAID:
+            raise InvalidTransition(_("This order cannot be marked paid."), status=order.status)
+        if amount != order.total and not reason.strip():
+            raise PaymentValidationError(
+                _("The amount differs from the order total (%(total)s): give the reason.") % {"total": order.total}
+            )
+        if Payment.objects.filter(gateway=Gateway.MANUAL, gateway_txn_id=bank_reference).exists():
+            raise PaymentValidationError(_("This bank reference has already been used."))
+        payment = Payment.objects.create(
+            order=order, gateway=Gateway.MANUAL, amount=amount, currency=order.currency, gateway_txn_id=bank_reference
+        )
+        event = PaymentEvent.objects.create(
+            gateway=Gateway.MANUAL,
+            kind="manual",
+            payment=payment,
+            reference=payment.reference,
+            gateway_txn_id=bank_reference,
+            amount=amount,
+            currency=order.currency,
+            signature_valid=None,
+            body=json.dumps(
+                {"bank_reference": bank_reference, "amount": str(amount), "reason": reason, "note": note},
+                ensure_ascii=False,
+            ),
+            actor=user.get_username(),
+            user=user,
+        )
+    n = Notification(
+        reference=payment.reference,
+        outcome="success",
+        event_type="manual reconciliation",
+        gateway_txn_id=bank_reference,
+        amount=amount,
+        currency=order.currency,
+    )
+    # The manual payment's amount is what finance saw arrive; a difference is noted, not refused.
+    result = _apply(payment, n, event, user)
+    if amount != order.total:
+        Payment.objects.filter(pk=payment.pk).update(
+            attention=str(
+                _("Paid %(amount)s against a total of %(total)s: %(reason)s")
+                % {"amount": amount, "total": order.total, "reason": reason}
+            )
+        )
+    payment.refresh_from_db()
+    assert result.accepted
+    return payment
+
+
+def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser, reason: str = "") -> Refund:
+    """Refund all or part of a paid payment through its gateway, then record it like a refund callback."""
+    if payment.status != PaymentStatus.PAID:
+        raise InvalidTransition(_("Only a paid payment can be refunded."), status=payment.status)
+    remaining = payment.amount - payment.refunded_amount
+    if amount <= 0 or amount > remaining:
+        raise PaymentValidationError(_("Refund between 0.01 and %(remaining)s.") % {"remaining": remaining})
+    refund_id = f"RF{payment.reference[1:]}{secrets.token_hex(3).upper()}"
+    if payment.gateway == Gateway.MANUAL:
+        gateway_refund_id = refund_id  # paid back by bank transfer; finance records it here
+    else:
+        try:
+            gateway_refund_id = get_gateway(payment.gateway).refund(
+                reference=payment.reference,
+                gateway_txn_id=payment.gateway_txn_id or "",
+                amount=amount,
+                currency=payment.currency,
+                refund_id=refund_id,
+            )
+        except GatewayError as exc:
+            raise GatewayUnavailable(str(exc)) from exc
+    event = PaymentEvent.objects.create(
+        gateway=payment.gateway,
+        direction=PaymentEvent.Direction.OUTBOUND,
+        kind="refund",
+        payment=payment,
+        reference=payment.reference,
+        amount=amount,
+        currency=payment.currency,
+        gateway_txn_id=gateway_refund_id,
+        body=json.dumps({"refund_id": gateway_refund_id, "amount": str(amount), "reason": reason}),
+        actor=user.get_username(),
+        user=user,
+    )
+    n = Notification(
+        reference=payment.reference,
+        outcome="refund",
+        event_type=(reason or "refund")[:60],
+        currency=payment.currency,
+        refund_id=gateway_refund_id,
+        refund_amount=amount,
+    )
+    result = _apply(payment, n, event, user)
+    if not result.accepted:
+        raise PaymentValidationError(result.message)
+    return Refund.objects.get(gateway_refund_id=gateway_refund_id)
+
+
+def payment_resolve_attention(*, payment: Payment, user: AbstractBaseUser) -> None:
+    Payment.objects.filter(pk=payment.pk).update(attention="", updated_at=timezone.now())
+    logger.info("attention on %s cleared by %s", payment.reference, user.get_username())
