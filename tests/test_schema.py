@@ -16,6 +16,8 @@ def test_openapi_schema_validates_and_lists_the_storefront_endpoints(tmp_path, c
         "/api/v1/orders/": {"get", "post"},
         "/api/v1/orders/{number}/": {"get"},
         "/api/v1/orders/{number}/cancel/": {"post"},
+        "/api/v1/orders/{number}/payments/": {"post"},
+        "/api/v1/payments/callbacks/{gateway}/": {"post"},
     }.items() <= {p: set(ops) - {"parameters"} for p, ops in schema["paths"].items()}.items()
     place = schema["paths"]["/api/v1/orders/"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in place["parameters"])
