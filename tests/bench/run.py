@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,6 +230,145 @@ def cpu_snapshot(server_pgid: int | None) -> dict[str, float]:
     return {"app": app, "pg": pg, "busy": (sum(v) - v[3] - v[4]) / tick}
 
 
+# --- payment callbacks ---------------------------------------------------------------------------------------------
+CALLBACKS: list[tuple[dict, str]] = []  # signed requests, made before the clients fork
+
+
+def prepare_callbacks(first: int, count: int) -> list[tuple[dict, str]]:
+    from django.utils import timezone
+
+    from payments.gateways import get_gateway
+
+    stripe = get_gateway("stripe")
+    now = timezone.now()
+    out = []
+    for n in range(first, first + count):
+        reference = f"PB{n:07d}"
+        signed = stripe.sandbox_request(
+            reference=reference,
+            amount=Decimal("99.00"),
+            currency="CNY",
+            outcome="success",
+            txn_id=f"pi_bench{n:08d}",
+            now=now,
+        )
+        out.append(({"Content-Type": "application/json", **signed.headers}, signed.body))
+    return out
+
+
+def http_callback_client(idx, n_clients, port, dup_rate, warmup, duration, barrier, out, release):
+    rng = random.Random(idx)
+    mine = CALLBACKS[idx::n_clients]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    lat, codes, errors, dups = [], Counter(), Counter(), 0
+    barrier.wait()
+    start = time.monotonic() + warmup
+    end = start + duration
+    i, last = 0, None
+    while time.monotonic() < end and i < len(mine):
+        replay = last is not None and rng.random() < dup_rate
+        headers, body = last if replay else mine[i]
+        if not replay:
+            i += 1
+        t0 = time.monotonic()
+        try:
+            conn.request("POST", "/api/v1/payments/callbacks/stripe/", body, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            status = resp.status
+            if resp.will_close:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        except (OSError, http.client.HTTPException) as exc:
+            status, data = 599, repr(exc).encode()
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        t1 = time.monotonic()
+        last = (headers, body)
+        if t0 >= start:
+            lat.append(t1 - t0)
+            codes[201 if status == 200 else status] += 1
+            dups += replay
+            if status != 200:
+                errors[data[:120].decode(errors="replace")] += 1
+    out.put({"lat": lat, "codes": dict(codes), "errors": dict(errors), "units": dups})
+
+
+_CALLBACK_SQL = """
+WITH p AS (SELECT id, order_id FROM payments_payment WHERE reference = %(ref)s),
+o AS (SELECT o.id FROM orders_order o JOIN p ON o.id = p.order_id FOR UPDATE OF o),
+ev AS (
+  INSERT INTO payments_paymentevent (gateway, direction, kind, payment_id, reference, event_type, gateway_txn_id,
+    amount, currency, headers, body, signature_valid, outcome, error, actor, received_at)
+  SELECT 'stripe', 'in', 'callback', p.id, %(ref)s, 'payment_intent.succeeded', %(txn)s, 99.00, 'CNY',
+    %(headers)s::jsonb, %(body)s, true, 'applied', '', 'gateway:stripe', now() FROM p),
+pu AS (
+  UPDATE payments_payment SET status = 'paid', gateway_txn_id = %(txn)s, paid_at = now(), updated_at = now()
+  FROM p WHERE payments_payment.id = p.id AND payments_payment.status = 'pending' RETURNING payments_payment.id),
+ou AS (
+  UPDATE orders_order SET status = 'confirmed', payment_status = 'paid', updated_at = now()
+  FROM o, pu WHERE orders_order.id = o.id AND orders_order.status = 'pending'
+  RETURNING orders_order.id, orders_order.number),
+lg AS (
+  INSERT INTO orders_transitionlog (content_type_id, object_id, object_repr, field, source, target, transition,
+    actor, reason, created_at)
+  SELECT t.ct, CASE WHEN t.ct = %(order_ct)s THEN ou.id::text ELSE pu.id::text END,
+    CASE WHEN t.ct = %(order_ct)s THEN ou.number ELSE %(ref)s END, t.field, 'pending', t.target, t.name,
+    'gateway:stripe', '', now()
+  FROM ou, pu, (VALUES (%(payment_ct)s, 'status', 'paid', 'mark_paid'), (%(order_ct)s, 'payment_status', 'paid',
+    'mark_paid'), (%(order_ct)s, 'status', 'confirmed', 'confirm')) AS t(ct, field, target, name)),
+rs AS (
+  UPDATE inventory_reservation r SET state = 'committed', updated_at = now() FROM ou
+  WHERE r.holder = ou.number AND r.state = 'active' RETURNING r.stock_item_id, r.quantity, r.holder),
+st AS (
+  UPDATE inventory_stockitem s SET on_hand = s.on_hand - rs.quantity, reserved = s.reserved - rs.quantity
+  FROM rs WHERE s.id = rs.stock_item_id RETURNING s.id),
+mv AS (
+  INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta, reference,
+    actor, note, created_at)
+  SELECT rs.stock_item_id, 'commit', rs.quantity, -rs.quantity, -rs.quantity, rs.holder, 'gateway:stripe', '', now()
+  FROM rs)
+SELECT (SELECT count(*) FROM pu), (SELECT count(*) FROM st)
+"""
+
+
+def sql_callback_client(idx, n_clients, dsn, ctx, dup_rate, warmup, duration, barrier, out, release):
+    import psycopg
+
+    rng = random.Random(idx)
+    mine = CALLBACKS[idx::n_clients]
+    lat, codes = [], Counter()
+    with psycopg.connect(dsn) as conn:
+        barrier.wait()
+        start = time.monotonic() + warmup
+        end = start + duration
+        i, last = 0, None
+        while time.monotonic() < end and i < len(mine):
+            replay = last is not None and rng.random() < dup_rate
+            headers, body = last if replay else mine[i]
+            if not replay:
+                i += 1
+            event = json.loads(body)
+            params = {
+                "ref": event["data"]["object"]["metadata"]["reference"],
+                "txn": event["data"]["object"]["id"],
+                "headers": json.dumps(headers),
+                "body": body,
+                **ctx,
+            }
+            t0 = time.monotonic()
+            with conn.pipeline():
+                conn.execute(_CALLBACK_SQL, params)
+                conn.execute("COMMIT")
+            t1 = time.monotonic()
+            last = (headers, body)
+            if t0 >= start:
+                lat.append(t1 - t0)
+                codes[201] += 1
+        out.put({"lat": lat, "codes": dict(codes), "errors": {}, "units": 0})
+        release.wait(60)
+
+
 def run_clients(target, n, args_for, server_pgid: int | None = None) -> dict:
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(n)
@@ -238,7 +378,12 @@ def run_clients(target, n, args_for, server_pgid: int | None = None) -> dict:
     for p in procs:
         p.start()
     cpu0 = cpu_snapshot(server_pgid)
-    results = [out.get() for _ in procs]
+    try:
+        results = [out.get(timeout=600) for _ in procs]
+    except Exception:
+        for p in procs:
+            p.kill()
+        raise SystemExit("a benchmark client died; see its traceback above") from None
     cpu1 = cpu_snapshot(server_pgid)
     release.set()
     for p in procs:
@@ -298,16 +443,22 @@ def setup_database(url: str) -> tuple[str, dict]:
     from tests.bench.seed import seed
 
     call_command("migrate", verbosity=0)
+    from tests.bench.seed import seed_pending_payments
+
     user = get_user_model().objects.create(username="api:bench")
     token = Token.objects.create(user=user).key
     t0 = time.monotonic()
     seed()
+    seed_pending_payments(count=100_000)
     print(
         f"# seeded 10,000 products and 100,000 past orders in {time.monotonic() - t0:.0f}s, ANALYZEd", file=sys.stderr
     )
     with connection.cursor() as c:
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
         ctx = {"ct": c.fetchone()[0], "client": user.pk}
+        c.execute("SELECT id FROM django_content_type WHERE app_label = 'payments' AND model = 'payment'")
+        ctx["payment_ct"] = c.fetchone()[0]
+        ctx["order_ct"] = ctx["ct"]
     return token, ctx
 
 
@@ -392,7 +543,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument("--port", type=int, default=8799)
-    ap.add_argument("--modes", default="spread,hot")
+    ap.add_argument("--modes", default="spread,hot,callback")
+    ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
     )
@@ -448,15 +600,36 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
+        global CALLBACKS
+        next_payment = 1
         for mode in args.modes.split(","):
             for clients in [int(c) for c in args.clients.split(",")]:
-                app = run_clients(
-                    http_client,
-                    clients,
-                    lambda i, m=mode: (i, m, args.port, token, args.warmup, args.duration, 10**9),
-                    server.pid,
-                )
-                base = run_clients(sql_client, clients, lambda i, m=mode: (i, m, dsn, ctx, args.warmup, args.duration))
+                if mode == "callback":
+                    # distinct pending payments for each run: 10,000 for the app, 45,000 for the baseline
+                    CALLBACKS = prepare_callbacks(next_payment, 10_000)
+                    app = run_clients(
+                        http_callback_client,
+                        clients,
+                        lambda i, n=clients: (i, n, args.port, args.dup_rate, args.warmup, args.duration),
+                        server.pid,
+                    )
+                    CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
+                    next_payment += 45_000
+                    base = run_clients(
+                        sql_callback_client,
+                        clients,
+                        lambda i, n=clients: (i, n, dsn, ctx, args.dup_rate, args.warmup, args.duration),
+                    )
+                else:
+                    app = run_clients(
+                        http_client,
+                        clients,
+                        lambda i, m=mode: (i, m, args.port, token, args.warmup, args.duration, 10**9),
+                        server.pid,
+                    )
+                    base = run_clients(
+                        sql_client, clients, lambda i, m=mode: (i, m, dsn, ctx, args.warmup, args.duration)
+                    )
                 a = summarize("app", mode, clients, args.duration, app)
                 b = summarize("raw-sql-baseline", mode, clients, args.duration, base)
                 a["ratio_to_baseline"] = round(a["orders_per_s"] / max(b["orders_per_s"], 0.1), 3)
@@ -472,7 +645,7 @@ def main() -> None:
     if args.out:
         with open(args.out, "a") as f:
             f.writelines(json.dumps(x) + "\n" for x in lines)
-    print("\nmode     clients  app orders/s  p50/p95/p99 ms        baseline/s  ratio")
+    print("\nmode     clients  app ops/s     p50/p95/p99 ms        baseline/s  ratio   (ops: orders or callbacks)")
     for a in lines:
         if a.get("run") == "app":
             b = next(

@@ -112,3 +112,67 @@ def seed(*, products: int = 10_000, history: int = 100_000) -> None:
         )
     with connection.cursor() as c:
         c.execute("ANALYZE")
+
+
+def seed_pending_payments(*, count: int) -> None:
+    """`count` pending orders (one unit of one SKU reserved each) with a pending Stripe payment each."""
+    with connection.cursor() as c:
+        c.execute(
+            """
+            INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
+                customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
+                shipping_method, currency, note, subtotal, shipping, tax, discount, total, content_hash, source,
+                reservation_expires_at, created_at, updated_at)
+            SELECT 'PEND' || lpad(g::text, 7, '0'), 'pending', 'pending', 'unfulfilled', 'clear', 'pend-' || g,
+                'Customer', 'p' || g || '@example.com', '+8613800138000', '1 Road', 'Shanghai', 'Shanghai', '200000',
+                'CN', 'standard', 'CNY', '', 99.00, 0.00, 0.00, 0.00, 99.00, md5(g::text), 'api:bench',
+                now() + interval '1 day', now(), now()
+            FROM generate_series(1, %s) g
+            """,
+            [count],
+        )
+        c.execute(
+            """
+            INSERT INTO orders_orderitem (order_id, product_id, sku, name, unit_price, quantity, total_price)
+            SELECT o.id, p.id, p.sku, p.name, 99.00, 1, 99.00
+            FROM orders_order o JOIN inventory_product p ON p.sku = 'SKU-' || lpad((o.id % 10000)::text, 5, '0')
+            WHERE o.number LIKE 'PEND%'
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_reservation (holder, stock_item_id, quantity, expires_at, state, created_at,
+                                               updated_at)
+            SELECT o.number, s.id, 1, now() + interval '1 day', 'active', now(), now()
+            FROM orders_order o JOIN orders_orderitem i ON i.order_id = o.id
+            JOIN inventory_stockitem s ON s.product_id = i.product_id
+            JOIN inventory_warehouse w ON w.id = s.warehouse_id AND w.code = 'SH'
+            WHERE o.number LIKE 'PEND%'
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
+                                                 reference, actor, note, created_at)
+            SELECT stock_item_id, 'reserve', 1, 0, 1, holder, 'bench', '', now()
+            FROM inventory_reservation WHERE holder LIKE 'PEND%'
+            """
+        )
+        c.execute(
+            """
+            UPDATE inventory_stockitem s SET reserved = s.reserved + r.n
+            FROM (SELECT stock_item_id, count(*) AS n FROM inventory_reservation WHERE holder LIKE 'PEND%'
+                  GROUP BY stock_item_id) r
+            WHERE r.stock_item_id = s.id
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO payments_payment (order_id, gateway, reference, amount, currency, status, refunded_amount,
+                                          action, attention, created_at, updated_at)
+            SELECT o.id, 'stripe', 'PB' || substr(o.number, 5), 99.00, 'CNY', 'pending', 0, '{}'::jsonb, '', now(),
+                   now()
+            FROM orders_order o WHERE o.number LIKE 'PEND%'
+            """
+        )
+        c.execute("ANALYZE")
