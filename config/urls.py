@@ -1,10 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inventory.apis import ProductDetailApi, ProductListApi
 from orders.apis import OrderCancelApi, OrderDetailApi, OrderListCreateApi
 from payments.apis import PaymentCallbackApi, PaymentStartApi
+
+admin.site.site_header = _("Shop back office")
+admin.site.site_title = _("Shop back office")
+admin.site.index_title = _("Orders, stock and payments")
 
 api_v1 = [
     path("products/", ProductListApi.as_view(), name="product-list"),

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and Swagger UI assets, with or without DEBUG
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,6 +107,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Served by WhiteNoise from STATIC_ROOT after `collectstatic` (production, `make run`), else from the apps.
+WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "admin").exists()
 
 LOGGING = {
     "version": 1,
