@@ -107,6 +107,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise from STATIC_ROOT after `collectstatic` (production, `make run`), else from the apps.
 WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "admin").exists()
 
