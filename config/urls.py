@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from fulfillment.apis import TrackingCallbackApi
 from inventory.apis import ProductDetailApi, ProductListApi
 from orders.apis import OrderCancelApi, OrderDetailApi, OrderListCreateApi
 from payments.apis import PaymentCallbackApi, PaymentStartApi
@@ -19,6 +20,7 @@ api_v1 = [
     path("orders/<str:number>/cancel/", OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<str:number>/payments/", PaymentStartApi.as_view(), name="payment-start"),
     path("payments/callbacks/<str:gateway>/", PaymentCallbackApi.as_view(), name="payment-callback"),
+    path("shipping/callbacks/<str:carrier>/", TrackingCallbackApi.as_view(), name="shipping-callback"),
 ]
 
 urlpatterns = [

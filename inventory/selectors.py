@@ -26,3 +26,14 @@ def products_with_availability(*, skus: list[str]) -> tuple[dict[str, Product], 
         if item_id is not None and warehouse_active:
             available[product.pk].append((item_id, on_hand - reserved))
     return products, available
+
+
+def committed_stock_of(*, holder: str) -> list[dict]:
+    """What a holder's committed reservations took, per stock row: warehouse, product, bin, quantity."""
+    from .models import Reservation
+
+    return list(
+        Reservation.objects.filter(holder=holder, state=Reservation.State.COMMITTED)
+        .values("stock_item__warehouse_id", "stock_item__product_id", "stock_item__location", "quantity")
+        .order_by("stock_item__warehouse__priority", "stock_item__location")
+    )

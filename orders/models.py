@@ -138,6 +138,7 @@ class Order(FSMModelMixin, models.Model):
     content_hash = models.CharField(_("content fingerprint"), max_length=64, editable=False)
     source = models.CharField(_("placed through"), max_length=150, blank=True)
     reservation_expires_at = models.DateTimeField(_("reservation expires at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -4,7 +4,9 @@ from .models import Order
 
 
 def order_detail_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("coupon").prefetch_related("items", "payments")
+    return Order.objects.select_related("coupon").prefetch_related(
+        "items", "payments", "shipments__events", "shipments__warehouse"
+    )
 
 
 def order_list(*, customer_id: str | None = None) -> QuerySet[Order]:

@@ -395,6 +395,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
         transition_apply(order, "confirm", actor=actor, reason=reason)
         order.save(update_fields=["status", "payment_status", "updated_at"])
         stock_commit(holder=order.number, actor=_label(actor), note="paid")
+        enqueue_fulfilment(order.number)
         return "confirmed"
     lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
     try:
@@ -408,6 +409,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
         return "pending_restock"
     transition_apply(order, "confirm_late", actor=actor, reason=str(_("Paid late; stock reserved again")))
     order.save(update_fields=["status", "payment_status", "updated_at"])
+    enqueue_fulfilment(order.number)
     return "confirmed_late"
 
 
@@ -502,6 +504,8 @@ def order_release_review(*, number: str, actor: Actor, reason: str = "", check_p
             check_permission=check_permission,
         )
         order.save(update_fields=["review_status", "updated_at"])
+        if order.status == OrderStatus.CONFIRMED:
+            enqueue_fulfilment(order.number)
     return order
 
 
@@ -514,6 +518,34 @@ def order_start_processing(*, number: str, actor: Actor, reason: str = "", check
         transition_apply(order, "start_processing", actor=actor, reason=reason, check_permission=check_permission)
         order.save(update_fields=["status", "updated_at"])
     return order
+
+
+def order_complete_delivered(*, now: datetime | None = None) -> int:
+    """Delivered orders whose after-sales window has passed are completed."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AFTER_SALES_DAYS)
+    done = 0
+    for number in Order.objects.filter(status=OrderStatus.DELIVERED, delivered_at__lte=cutoff).values_list(
+        "number", flat=True
+    ):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(number=number)
+            if order.status == OrderStatus.DELIVERED:
+                transition_apply(
+                    order, "complete", actor="task:complete_orders", reason=str(_("After-sales window passed"))
+                )
+                order.save(update_fields=["status", "updated_at"])
+                done += 1
+    return done
+
+
+def enqueue_fulfilment(order_number: str) -> None:
+    """On commit, ask for the picking list (by task name: orders does not import fulfillment).
+
+    If the broker is down the error is logged, not raised: the fulfilment sweep finds the order later.
+    """
+    from config.celery_app import app
+
+    transaction.on_commit(lambda: app.send_task("fulfillment.tasks.start_fulfilment", args=[order_number]), robust=True)
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:

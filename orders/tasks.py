@@ -12,3 +12,8 @@ def close_expired_orders() -> int:
 @shared_task(acks_late=True)
 def purge_idempotency_keys() -> int:
     return services.idempotency_keys_purge()
+
+
+@shared_task(acks_late=True)
+def complete_delivered_orders() -> int:
+    return services.order_complete_delivered()

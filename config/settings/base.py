@@ -178,6 +178,12 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID", default="WH-SANDBOX-0000000000")
 PAYPAL_WEBHOOK_CERT = env("PAYPAL_WEBHOOK_CERT", default="")  # PayPal's signing certificate (PEM)
 
+# --- Fulfilment -------------------------------------------------------------------------------------------
+TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
+TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
+SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
+AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
+
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_TASK_ACKS_LATE = True

@@ -1,0 +1,252 @@
+"""The warehouse works here: shipments by priority, picking lists, pick → pack → ship.
+Every step re-checks its permission on the server and runs through a service."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.api import ApplicationError
+from orders.admin import TransitionLogInline
+from orders.fsm import TransitionPermissionDenied
+
+from . import services
+from .models import Carrier, Shipment, ShipmentAttention, ShipmentLine, ShipmentStatus, TrackingEvent
+from .picking import picking_list_pdf
+
+
+class ShipForm(forms.Form):
+    carrier = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices)
+    tracking_number = forms.CharField(
+        label=_("Tracking number"),
+        max_length=64,
+        required=False,
+        help_text=_("Leave empty to request an electronic waybill from the carrier."),
+    )
+
+
+class LineInline(admin.TabularInline):
+    model = ShipmentLine
+    extra = 0
+    can_delete = False
+    fields = ["location", "sku", "name", "quantity", "weight_grams", "fragile"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = TrackingEvent
+    extra = 0
+    can_delete = False
+    fields = ["occurred_at", "status", "location", "description", "carrier_event_id"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "order",
+        "warehouse",
+        "status",
+        "priority",
+        "line_count",
+        "carrier",
+        "tracking_number",
+        "created_at",
+    ]
+    list_filter = ["status", "warehouse", "carrier"]
+    list_select_related = ["order", "warehouse"]
+    search_fields = ["=order__number", "=tracking_number"]
+    ordering = ["-priority", "created_at"]
+    show_full_result_count = False
+    readonly_fields = [
+        "order",
+        "warehouse",
+        "status",
+        "priority",
+        "carrier",
+        "tracking_number",
+        "tracking_url",
+        "estimated_delivery",
+        "shipped_at",
+        "delivered_at",
+        "check_count",
+        "next_check_at",
+        "last_event_at",
+        "label",
+        "created_at",
+    ]
+    inlines = [LineInline, EventInline, TransitionLogInline]
+    actions = ["start_picking", "pack"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_lines=Count("lines"))
+
+    @admin.display(description=_("lines"), ordering="n_lines")
+    def line_count(self, shipment):
+        return shipment.n_lines
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_pick_permission(self, request):
+        return request.user.has_perm("fulfillment.pick_shipment")
+
+    def has_ship_permission(self, request):
+        return request.user.has_perm("fulfillment.ship_shipment")
+
+    def _bulk(self, request, queryset, service, label):
+        done, refused = 0, []
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                service(shipment_id=pk, actor=request.user, check_permission=True)
+                done += 1
+            except TransitionPermissionDenied as exc:
+                raise PermissionDenied from exc
+            except ApplicationError as exc:
+                refused.append(f"S{pk} ({exc.detail})")
+        if done:
+            self.message_user(
+                request, _("%(action)s: %(count)d shipment(s).") % {"action": label, "count": done}, messages.SUCCESS
+            )
+        if refused:
+            self.message_user(
+                request,
+                _("%(action)s refused for: %(list)s") % {"action": label, "list": "; ".join(refused)},
+                messages.ERROR,
+            )
+
+    @admin.action(description=_("Start picking"), permissions=["pick"])
+    def start_picking(self, request, queryset):
+        self._bulk(request, queryset, services.shipment_start_picking, _("Picking started"))
+
+    @admin.action(description=_("Mark packed"), permissions=["pick"])
+    def pack(self, request, queryset):
+        self._bulk(request, queryset, services.shipment_pack, _("Packed"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/ship/", view(self.ship_view), name="fulfillment_shipment_ship"),
+            path("<int:pk>/picking-list/", view(self.picking_list_view), name="fulfillment_shipment_picking_list"),
+            path("<int:pk>/picking-list.pdf", view(self.picking_pdf_view), name="fulfillment_shipment_picking_pdf"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        links = [
+            (reverse("admin:fulfillment_shipment_picking_list", args=[object_id]), _("Print picking list")),
+            (reverse("admin:fulfillment_shipment_picking_pdf", args=[object_id]), _("Picking list PDF")),
+        ]
+        shipment = self.get_object(request, object_id)
+        if shipment is not None and shipment.status == ShipmentStatus.PACKED and self.has_ship_permission(request):
+            links.append((reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
+        extra_context["links"] = links
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def ship_view(self, request, pk):
+        if not self.has_ship_permission(request):
+            raise PermissionDenied
+        shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=pk)
+        form = ShipForm(request.POST or None, initial={"carrier": Carrier.SANDBOX})
+        if request.method == "POST" and form.is_valid():
+            try:
+                shipment = services.shipment_ship(
+                    shipment_id=pk, actor=request.user, check_permission=True, **form.cleaned_data
+                )
+            except TransitionPermissionDenied as exc:
+                raise PermissionDenied from exc
+            except ApplicationError as exc:
+                self.message_user(request, _("Not shipped: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Shipped with %(carrier)s, tracking %(number)s.")
+                    % {"carrier": shipment.get_carrier_display(), "number": shipment.tracking_number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:fulfillment_shipment_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ship %(s)s") % {"s": shipment},
+            "form": form,
+            "object": shipment,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/action_form.html", context)
+
+    def _viewable(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Shipment.objects.select_related("order", "warehouse"), pk=pk)
+
+    def picking_list_view(self, request, pk):
+        shipment = self._viewable(request, pk)
+        return TemplateResponse(
+            request,
+            "fulfillment/picking_list.html",
+            {"shipment": shipment, "order": shipment.order, "lines": shipment.lines.all()},
+        )
+
+    def picking_pdf_view(self, request, pk):
+        shipment = self._viewable(request, pk)
+        response = HttpResponse(picking_list_pdf(shipment), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="picking-{shipment.order.number}-S{shipment.pk}.pdf"'
+        return response
+
+
+@admin.register(ShipmentAttention)
+class ShipmentAttentionAdmin(ShipmentAdmin):
+    """In exception, or shipped with no tracking news for SHIPMENT_STALE_HOURS."""
+
+    actions = []
+
+    def get_queryset(self, request):
+        from django.conf import settings
+
+        stale = timezone.now() - timedelta(hours=settings.SHIPMENT_STALE_HOURS)
+        moving = [ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT]
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(status=ShipmentStatus.EXCEPTION)
+                | Q(status__in=moving, last_event_at__lt=stale)
+                | Q(status__in=moving, last_event_at__isnull=True, shipped_at__lt=stale)
+            )
+        )
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "shipment", "status", "location", "description", "recorded_at"]
+    list_filter = ["status"]
+    list_select_related = ["shipment"]
+    search_fields = ["=shipment__tracking_number", "=shipment__order__number"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,297 @@
+"""Fulfilment: shipments per warehouse, warehouse steps, tracking. The order follows its shipments:
+`shipped` when all are shipped, `delivered` when all are delivered."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
+
+from config.api import ApplicationError, InvalidTransition
+from inventory.selectors import committed_stock_of
+from orders.fsm import Actor, actor_parts, transition_apply
+from orders.models import Order, OrderStatus, ShippingStatus
+from orders.services import order_lock
+
+from .carriers import CarrierError, TrackingUpdate, get_carrier
+from .models import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
+
+logger = logging.getLogger(__name__)
+
+RANK = {
+    ShipmentStatus.PENDING: 0,
+    ShipmentStatus.PICKING: 1,
+    ShipmentStatus.PACKED: 2,
+    ShipmentStatus.SHIPPED: 3,
+    ShipmentStatus.IN_TRANSIT: 4,
+    ShipmentStatus.EXCEPTION: 4,
+    ShipmentStatus.DELIVERED: 5,
+}
+ORDER_PATH = [  # shipping_status of the order, and the transition that reaches each step
+    (ShippingStatus.UNFULFILLED, None),
+    (ShippingStatus.PICKING, "mark_picking"),
+    (ShippingStatus.PACKED, "mark_packed"),
+    (ShippingStatus.SHIPPED, "mark_shipped"),
+    (ShippingStatus.IN_TRANSIT, "mark_in_transit"),
+    (ShippingStatus.DELIVERED, "mark_delivered"),
+]
+
+
+class FulfilmentError(ApplicationError):
+    code = "fulfilment_error"
+    status_code = 409
+
+
+def _priority(order: Order, now: datetime) -> int:
+    """Express first, then bigger orders, then older ones (the age bonus grows by the hour)."""
+    age_hours = int((now - order.created_at).total_seconds() // 3600)
+    return (1000 if order.shipping_method == "express" else 0) + min(int(order.total) // 10, 500) + min(age_hours, 200)
+
+
+def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipment]:
+    """One shipment per warehouse holding the order's committed stock, lines in picking-route order.
+
+    Safe to run twice: the order is locked, and (order, warehouse) is unique.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        order = order_lock(number=order_number)
+        existing = list(order.shipments.all())
+        if existing or order.status != OrderStatus.CONFIRMED or order.is_held:
+            return existing
+        items = {i.product_id: i for i in order.items.select_related("product")}
+        by_warehouse: dict[int, list[dict]] = defaultdict(list)
+        for row in committed_stock_of(holder=order.number):
+            by_warehouse[row["stock_item__warehouse_id"]].append(row)
+        shipments = []
+        for warehouse_id, rows in by_warehouse.items():
+            shipment = Shipment.objects.create(order=order, warehouse_id=warehouse_id, priority=_priority(order, now))
+            ShipmentLine.objects.bulk_create(
+                [
+                    ShipmentLine(
+                        shipment=shipment,
+                        sku=items[r["stock_item__product_id"]].sku,
+                        name=items[r["stock_item__product_id"]].name,
+                        quantity=r["quantity"],
+                        location=r["stock_item__location"],
+                        weight_grams=items[r["stock_item__product_id"]].product.weight_grams * r["quantity"],
+                        fragile=items[r["stock_item__product_id"]].product.fragile,
+                    )
+                    for r in sorted(rows, key=lambda r: (r["stock_item__location"], r["stock_item__product_id"]))
+                ]
+            )
+            shipments.append(shipment)
+        transition_apply(order, "start_processing", actor=actor, reason=str(_("Picking list sent to the warehouse")))
+        order.save(update_fields=["status", "updated_at"])
+    return shipments
+
+
+def orders_awaiting_fulfilment(*, older_than_minutes: int = 5) -> list[str]:
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    return list(
+        Order.objects.filter(status=OrderStatus.CONFIRMED, shipments__isnull=True, updated_at__lt=cutoff)
+        .exclude(review_status="held")
+        .values_list("number", flat=True)[:200]
+    )
+
+
+def _sync_order(order: Order, actor: Actor) -> None:
+    """Move the (locked) order's shipping_status and status to follow its shipments."""
+    statuses = list(order.shipments.values_list("status", flat=True))
+    if not statuses:
+        return
+    ranks = [RANK[s] for s in statuses]
+    target = min(ranks)
+    if target == 0 and max(ranks) > 0:
+        target = 1
+    fields = set()
+    current = [s for s, _m in ORDER_PATH].index(order.shipping_status) if order.shipping_status != "exception" else 3
+    for step in range(current + 1, target + 1):
+        transition_apply(order, ORDER_PATH[step][1], actor=actor)
+        fields.add("shipping_status")
+    if ShipmentStatus.EXCEPTION in statuses and order.shipping_status in (
+        ShippingStatus.SHIPPED,
+        ShippingStatus.IN_TRANSIT,
+    ):
+        transition_apply(order, "mark_shipping_exception", actor=actor)
+        fields.add("shipping_status")
+    if target >= RANK[ShipmentStatus.SHIPPED] and order.status == OrderStatus.PROCESSING:
+        transition_apply(order, "ship", actor=actor, reason=str(_("All shipments handed to carriers")))
+        fields.add("status")
+    if target == RANK[ShipmentStatus.DELIVERED] and order.status == OrderStatus.SHIPPED:
+        transition_apply(order, "deliver", actor=actor, reason=str(_("All shipments delivered")))
+        order.delivered_at = timezone.now()
+        fields |= {"status", "delivered_at"}
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+
+
+def _step(shipment_id: int, name: str, actor: Actor, *, check_permission: bool, **changes) -> Shipment:
+    with transaction.atomic():
+        number = Shipment.objects.values_list("order__number", flat=True).get(pk=shipment_id)
+        order = order_lock(number=number)
+        shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+        transition_apply(shipment, name, actor=actor, check_permission=check_permission)
+        for field, value in changes.items():
+            setattr(shipment, field, value)
+        shipment.save()
+        _sync_order(order, actor)
+    return shipment
+
+
+def shipment_start_picking(*, shipment_id: int, actor: Actor, check_permission: bool = False) -> Shipment:
+    return _step(shipment_id, "start_picking", actor, check_permission=check_permission)
+
+
+def shipment_pack(*, shipment_id: int, actor: Actor, check_permission: bool = False) -> Shipment:
+    return _step(shipment_id, "pack", actor, check_permission=check_permission)
+
+
+def shipment_ship(
+    *, shipment_id: int, carrier: str, actor: Actor, tracking_number: str = "", check_permission: bool = False
+) -> Shipment:
+    """Hand a packed shipment to a carrier: a tracking number typed in, or an electronic waybill requested
+    from the carrier (outside any lock)."""
+    adapter = get_carrier(carrier)
+    if adapter is None:
+        raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
+    shipment = Shipment.objects.select_related("order").get(pk=shipment_id)
+    if shipment.status != ShipmentStatus.PACKED:
+        raise InvalidTransition(status=shipment.status)
+    label = ""
+    estimated = None
+    if not tracking_number.strip():
+        try:
+            waybill = adapter.create_waybill(
+                reference=f"{shipment.order.number}-{shipment.pk}",
+                weight_grams=sum(line.weight_grams for line in shipment.lines.all()),
+                city=shipment.order.city,
+            )
+        except CarrierError as exc:
+            raise FulfilmentError(str(exc), code="carrier_error") from exc
+        tracking_number, label, estimated = waybill.tracking_number, waybill.label, waybill.estimated_delivery
+    now = timezone.now()
+    try:
+        return _step(
+            shipment_id,
+            "ship",
+            actor,
+            check_permission=check_permission,
+            carrier=carrier,
+            tracking_number=tracking_number.strip(),
+            tracking_url=adapter.tracking_url(tracking_number.strip()),
+            label=label,
+            estimated_delivery=estimated,
+            shipped_at=now,
+            next_check_at=now + timedelta(hours=settings.TRACKING_POLL_HOURS),
+        )
+    except IntegrityError as exc:
+        raise FulfilmentError(
+            _("This tracking number is already used by another shipment."), code="duplicate_tracking_number"
+        ) from exc
+
+
+_EVENT_TO_TRANSITION = {
+    "in_transit": "move",
+    "out_for_delivery": "move",
+    "delivered": "deliver",
+    "exception": "fail_delivery",
+}
+
+
+def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor: Actor) -> int:
+    """Store new tracking events once and move the shipment to what its latest event (by time) says.
+
+    Replayed or out-of-order events change nothing twice: events are unique per carrier event id, and
+    the shipment only follows the newest event."""
+    with transaction.atomic():
+        order = order_lock(number=shipment.order.number)
+        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        known = set(shipment.events.values_list("carrier_event_id", flat=True))
+        fresh = [u for u in updates if u.carrier_event_id not in known and u.status in _EVENT_TO_TRANSITION]
+        TrackingEvent.objects.bulk_create(
+            [
+                TrackingEvent(
+                    shipment=shipment,
+                    occurred_at=u.occurred_at,
+                    status=u.status,
+                    location=u.location[:120],
+                    description=u.description[:255],
+                    carrier_event_id=u.carrier_event_id[:100],
+                )
+                for u in {u.carrier_event_id: u for u in fresh}.values()
+            ]
+        )
+        latest = shipment.events.order_by("-occurred_at", "-id").first()
+        if latest is not None:
+            shipment.last_event_at = latest.occurred_at
+            name = _EVENT_TO_TRANSITION[latest.status]
+            method = getattr(shipment, name)
+            if shipment.status != {"move": "in_transit", "deliver": "delivered", "fail_delivery": "exception"}[
+                name
+            ] and can_proceed(method):
+                transition_apply(shipment, name, actor=actor, reason=latest.description)
+                if name == "deliver":
+                    shipment.delivered_at = latest.occurred_at
+                    shipment.next_check_at = None
+            shipment.save()
+            _sync_order(order, actor)
+    return len(fresh)
+
+
+def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Ask carriers about shipments due a check (every TRACKING_POLL_HOURS, at most TRACKING_MAX_CHECKS)."""
+    now = now or timezone.now()
+    due = (
+        Shipment.objects.filter(
+            status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.EXCEPTION],
+            next_check_at__lte=now,
+            check_count__lt=settings.TRACKING_MAX_CHECKS,
+        )
+        .select_related("order")
+        .order_by("next_check_at")[:limit]
+    )
+    stored = 0
+    for shipment in due:
+        try:
+            updates = get_carrier(shipment.carrier).get_tracking(
+                tracking_number=shipment.tracking_number, shipped_at=shipment.shipped_at, now=now
+            )
+        except CarrierError as exc:
+            logger.warning("tracking %s failed: %s", shipment.tracking_number, exc)
+            updates = []
+        stored += tracking_record(shipment=shipment, updates=updates, actor="task:poll_tracking")
+        checks = shipment.check_count + 1
+        done = Shipment.objects.filter(pk=shipment.pk, status=ShipmentStatus.DELIVERED).exists()
+        Shipment.objects.filter(pk=shipment.pk).update(
+            check_count=checks,
+            next_check_at=None
+            if done or checks >= settings.TRACKING_MAX_CHECKS
+            else now + timedelta(hours=settings.TRACKING_POLL_HOURS),
+        )
+    return stored
+
+
+def tracking_apply_push(*, carrier: str, headers: dict[str, str], body: bytes) -> int:
+    """A carrier's signed push, applied through the same path as a poll."""
+    adapter = get_carrier(carrier)
+    if adapter is None:
+        raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
+    updates = adapter.parse_push(headers=headers, body=body)
+    stored = 0
+    by_number: dict[str, list[TrackingUpdate]] = defaultdict(list)
+    for u in updates:
+        by_number[u.tracking_number].append(u)
+    label, _user = actor_parts(f"carrier:{carrier}")
+    for number, group in by_number.items():
+        shipment = Shipment.objects.filter(carrier=carrier, tracking_number=number).select_related("order").first()
+        if shipment is None:
+            raise FulfilmentError(_("Unknown tracking number."), code="unknown_tracking_number")
+        stored += tracking_record(shipment=shipment, updates=group, actor=label)
+    return stored

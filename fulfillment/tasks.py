@@ -1,0 +1,23 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def start_fulfilment(order_number: str) -> int:
+    """Picking list for a confirmed order; running it twice creates nothing twice."""
+    return len(services.shipment_create_for_order(order_number=order_number, actor="task:start_fulfilment"))
+
+
+@shared_task(acks_late=True)
+def poll_tracking() -> int:
+    return services.tracking_poll()
+
+
+@shared_task(acks_late=True)
+def sweep_unfulfilled() -> int:
+    """Confirmed orders whose fulfilment task never ran (broker down, worker died) get their picking list."""
+    return sum(
+        len(services.shipment_create_for_order(order_number=n, actor="task:sweep_unfulfilled"))
+        for n in services.orders_awaiting_fulfilment()
+    )
