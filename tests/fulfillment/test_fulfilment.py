@@ -258,3 +258,19 @@ def test_end_to_end_one_order_through_its_whole_life(api, client, place, product
     check("completed", "paid", "delivered", 98, 0)
     path = list(TransitionLog.objects.filter(object_repr=number, field="status").values_list("target", flat=True))
     assert path == ["pending", "confirmed", "processing", "shipped", "delivered", "completed"]
+
+
+@pytest.mark.django_db
+def test_attention_list_shows_exceptions_and_silent_shipments(client, paid, settings):
+    start_fulfilment(paid)
+    ship_all(paid, UserFactory(username="w", group="Warehouse"))
+    shipment = Shipment.objects.get()
+    client.force_login(UserFactory(username="cs", group="Customer service"))
+    url = reverse("admin:fulfillment_shipmentattention_changelist")
+    assert shipment.tracking_number not in client.get(url).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(hours=49)):
+        assert shipment.tracking_number in client.get(url).content.decode()  # no news for two days
+    deliver(client, track(shipment.tracking_number, "exception", timezone.now()))
+    assert Shipment.objects.get().status == "exception"
+    assert Order.objects.get(number=paid).shipping_status == "exception"
+    assert shipment.tracking_number in client.get(url).content.decode()

@@ -238,3 +238,15 @@ def test_attention_list_shows_mismatches(client, order, start):
     page = client.get(reverse("admin:payments_paymentattention_changelist")).content.decode()
     assert payment["reference"] in page
     assert Payment.objects.aggregate(s=Sum("refunded_amount"))["s"] == 0
+
+
+@pytest.mark.django_db
+def test_one_follow_up_is_enqueued_however_often_the_success_arrives(
+    client, order, start, django_capture_on_commit_callbacks
+):
+    payment = start(order["number"], "alipay")
+    request = signed(payment["reference"], "alipay")
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(5):
+            deliver(client, request)
+    assert len(callbacks) == 1  # start_fulfilment, sent by name on commit
