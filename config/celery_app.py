@@ -17,5 +17,6 @@ app.conf.beat_schedule = {
     "sweep-unfulfilled-orders": {"task": "fulfillment.tasks.sweep_unfulfilled", "schedule": 300.0},
     "poll-tracking": {"task": "fulfillment.tasks.poll_tracking", "schedule": 900.0},
     "complete-delivered-orders": {"task": "orders.tasks.complete_delivered_orders", "schedule": crontab(minute=5)},
+    "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 60.0},
     "purge-idempotency-keys": {"task": "orders.tasks.purge_idempotency_keys", "schedule": crontab(minute=17)},
 }

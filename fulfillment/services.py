@@ -15,6 +15,8 @@ from django_fsm import can_proceed
 
 from config.api import ApplicationError, InvalidTransition
 from inventory.selectors import committed_stock_of
+from notifications.models import Event
+from notifications.services import notification_send
 from orders.fsm import Actor, actor_parts, transition_apply
 from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
@@ -89,6 +91,7 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
             shipments.append(shipment)
         transition_apply(order, "start_processing", actor=actor, reason=str(_("Picking list sent to the warehouse")))
         order.save(update_fields=["status", "updated_at"])
+        notification_send(event=Event.PROCESSING, order=order)
     return shipments
 
 
@@ -124,10 +127,17 @@ def _sync_order(order: Order, actor: Actor) -> None:
     if target >= RANK[ShipmentStatus.SHIPPED] and order.status == OrderStatus.PROCESSING:
         transition_apply(order, "ship", actor=actor, reason=str(_("All shipments handed to carriers")))
         fields.add("status")
+        notification_send(event=Event.SHIPPED, order=order)
     if target == RANK[ShipmentStatus.DELIVERED] and order.status == OrderStatus.SHIPPED:
         transition_apply(order, "deliver", actor=actor, reason=str(_("All shipments delivered")))
         order.delivered_at = timezone.now()
         fields |= {"status", "delivered_at"}
+        notification_send(event=Event.DELIVERED, order=order)
+        notification_send(
+            event=Event.REVIEW_INVITATION,
+            order=order,
+            due_at=order.delivered_at + timedelta(hours=settings.REVIEW_INVITATION_HOURS),
+        )
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
 
@@ -228,6 +238,21 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
                 for u in {u.carrier_event_id: u for u in fresh}.values()
             ]
         )
+        for u in fresh:
+            if u.status == "exception":
+                notification_send(
+                    event=Event.SHIPMENT_EXCEPTION,
+                    order=order,
+                    subject=f"{order.number}:{u.carrier_event_id}",
+                    context={"tracking_number": shipment.tracking_number, "description": u.description},
+                )
+            if u.status in ("out_for_delivery", "exception"):
+                notification_send(
+                    event=Event.DELIVERY_UPDATE,
+                    order=order,
+                    subject=f"{order.number}:{u.carrier_event_id}",
+                    context={"status_label": str(TrackingEvent.Status(u.status).label), "location": u.location},
+                )
         latest = shipment.events.order_by("-occurred_at", "-id").first()
         if latest is not None:
             shipment.last_event_at = latest.occurred_at

@@ -124,6 +124,12 @@ class Order(FSMModelMixin, models.Model):
     country = models.CharField(_("country"), max_length=2)
 
     shipping_method = models.CharField(_("shipping method"), max_length=20, default="standard")
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        default=settings.CUSTOMER_DEFAULT_LANGUAGE,
+        help_text=_("The language of the customer's messages."),
+    )
     currency = models.CharField(_("currency"), max_length=3)
     note = models.CharField(_("customer note"), max_length=500, blank=True)
     coupon = models.ForeignKey(

@@ -72,6 +72,11 @@ class OrderPlaceInput(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     allow_duplicate = serializers.BooleanField(default=False)
+    language = serializers.ChoiceField(
+        choices=["zh-hans", "en"],
+        required=False,
+        help_text="The language of the customer's messages (default from settings).",
+    )
 
     def validate_items(self, items):
         skus = [i["sku"] for i in items]

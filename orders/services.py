@@ -32,6 +32,8 @@ from inventory.services import (
     stock_reserve,
     stock_return,
 )
+from notifications.models import Event
+from notifications.services import notification_send
 
 from .fsm import Actor, transition_apply, transition_log_entry
 from .models import (
@@ -211,6 +213,7 @@ def order_place(
     currency: str | None = None,
     note: str = "",
     allow_duplicate: bool = False,
+    language: str | None = None,
 ) -> PlaceResult:
     """Place an order for a storefront: exactly one order per Idempotency-Key, stock reserved or nothing.
 
@@ -276,6 +279,7 @@ def order_place(
             postal_code=address["postal_code"],
             country=address["country"],
             shipping_method=shipping_method,
+            language=language or settings.CUSTOMER_DEFAULT_LANGUAGE,
             currency=currency,
             note=note,
             coupon=coupon,
@@ -335,6 +339,7 @@ def order_place(
                 if coupon:
                     _use_coupon(coupon)
                 body = render(order)
+                notification_send(event=Event.ORDER_PLACED, order=order)
                 IdempotencyKey.objects.create(
                     client=client,
                     key=idempotency_key,

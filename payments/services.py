@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from config.api import ApplicationError, InvalidTransition
+from notifications.models import Event
+from notifications.services import notification_send
 from orders.fsm import Actor, actor_parts, transition_apply
 from orders.models import Order, OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
@@ -121,6 +123,12 @@ def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor
         "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
     }.get(result, payment.attention)
     payment.save(update_fields=["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
+    if result in ("confirmed", "confirmed_late"):
+        notification_send(event=Event.PAYMENT_CONFIRMED, order=order)
+    if result == "pending_restock":
+        notification_send(event=Event.BACK_ORDERED, order=order)
+    if result in ("confirmed_late", "pending_restock", "already_paid"):
+        notification_send(event=Event.LATE_PAYMENT, order=order, subject=f"{order.number}:{payment.reference}")
     return Outcome.APPLIED, result
 
 
@@ -180,6 +188,12 @@ def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor)
                 % {"got": f"{n.amount} {n.currency}", "expected": f"{payment.amount} {payment.currency}"}
             )
             payment.save(update_fields=["attention", "updated_at"])
+            notification_send(
+                event=Event.AMOUNT_MISMATCH,
+                order=order,
+                subject=f"{order.number}:{payment.reference}",
+                context={"detail": payment.attention},
+            )
             outcome, message, accepted = Outcome.FLAGGED, "amount or currency mismatch", False
         elif n.outcome == "success":
             (outcome, message), accepted = _apply_success(order, payment, n, actor), True

@@ -1,5 +1,4 @@
 import gettext
-import re
 from pathlib import Path
 
 import pytest
@@ -10,15 +9,41 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def entries(text: str) -> list[tuple[str, str]]:
+    """(msgid, msgstr) of every entry of a .po file, multi-line strings joined."""
+    result = []
+    for block in text.split("\n\n"):
+        parts = {"msgid": [], "msgstr": []}
+        current = None
+        for line in block.splitlines():
+            if line.startswith(("msgid ", "msgstr ")):
+                current = line.split(" ", 1)[0]
+                parts[current].append(line.split(" ", 1)[1][1:-1])
+            elif line.startswith('"') and current:
+                parts[current].append(line[1:-1])
+            elif line.startswith("msgid_plural"):
+                current = None
+        msgid = "".join(parts["msgid"])
+        if msgid:
+            result.append(
+                (
+                    msgid.encode().decode("unicode_escape").encode("latin-1").decode("utf-8"),
+                    "".join(parts["msgstr"]).encode().decode("unicode_escape").encode("latin-1").decode("utf-8"),
+                )
+            )
+    return result
+
+
 @pytest.mark.parametrize("po", sorted(ROOT.glob("*/locale/zh_Hans/LC_MESSAGES/django.po")), ids=str)
 def test_every_string_has_a_zh_hans_translation_and_a_compiled_catalogue(po):
     text = po.read_text()
-    untranslated = re.findall(r'^msgid "(.+)"\nmsgstr ""\n\n', text + "\n", re.M)
-    assert untranslated == []
+    found = entries(text)
+    assert found
+    assert [msgid for msgid, msgstr in found if not msgstr] == []
     assert "#, fuzzy" not in text
     with po.with_suffix(".mo").open("rb") as mo:
         catalog = gettext.GNUTranslations(mo)
-    for msgid, msgstr in re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', text, re.M):
+    for msgid, msgstr in found:
         assert catalog.gettext(msgid) == msgstr, f"{po.with_suffix('.mo')} is stale: compile the .po again"
 
 

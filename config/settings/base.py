@@ -184,6 +184,30 @@ TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
 AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
 
+# --- Notifications ----------------------------------------------------------------------------------------
+CUSTOMER_DEFAULT_LANGUAGE = env("CUSTOMER_DEFAULT_LANGUAGE", default="zh-hans")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
+SMS_BACKEND = env("SMS_BACKEND", default="console")  # console, file, twilio
+SMS_FILE_DIR = env("SMS_FILE_DIR", default=str(VAR_DIR / "sms"))
+PUSH_BACKEND = env("PUSH_BACKEND", default="console")  # console, file
+PUSH_FILE_DIR = env("PUSH_FILE_DIR", default=str(VAR_DIR / "push"))
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env("TWILIO_FROM", default="")
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30)
+REVIEW_INVITATION_HOURS = env.int("REVIEW_INVITATION_HOURS", default=24)
+SLOW_PROCESSING_HOURS = env.int("SLOW_PROCESSING_HOURS", default=48)
+# Staff e-mail per event: STAFF_NOTIFY_RESTOCK_ALERT=a@x.com,b@x.com etc.; STAFF_NOTIFY_DEFAULT for the rest.
+STAFF_NOTIFY = {
+    event: env.list(
+        f"STAFF_NOTIFY_{event.upper()}", default=env.list("STAFF_NOTIFY_DEFAULT", default=["ops@example.com"])
+    )
+    for event in ("restock_alert", "amount_mismatch", "late_payment", "shipment_exception", "slow_processing")
+}
+
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_TASK_ACKS_LATE = True

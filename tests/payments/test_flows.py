@@ -249,4 +249,8 @@ def test_one_follow_up_is_enqueued_however_often_the_success_arrives(
     with django_capture_on_commit_callbacks() as callbacks:
         for _ in range(5):
             deliver(client, request)
-    assert len(callbacks) == 1  # start_fulfilment, sent by name on commit
+    # start_fulfilment and the payment-confirmed messages, each enqueued once
+    assert len(callbacks) == 2
+    from notifications.models import Notification
+
+    assert Notification.objects.filter(event="payment_confirmed").count() == 2  # e-mail and SMS

@@ -1,0 +1,73 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from config.api import ApplicationError
+
+from . import services
+from .models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "event", "channel", "recipient", "order", "status", "attempts", "due_at", "sent_at"]
+    list_filter = ["event", "channel", "status", "language"]
+    list_select_related = ["order"]
+    search_fields = ["=order__number", "=subject", "recipient"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "order",
+        "subject",
+        "event",
+        "channel",
+        "recipient",
+        "language",
+        "status",
+        "attempts",
+        "last_error",
+        "provider_message_id",
+        "due_at",
+        "sent_at",
+        "created_at",
+        "rendered",
+    ]
+    exclude = ["context", "sending_since"]
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("notifications.resend_notification")
+
+    @admin.display(description=_("message"))
+    def rendered(self, notification):
+        """The message exactly as the recipient gets it, in their language."""
+        try:
+            message = services.render(notification)
+        except Exception as exc:
+            return f"({exc})"
+        if message.html:
+            return format_html(
+                '<p><strong>{}</strong></p><iframe srcdoc="{}" style="width:100%;height:420px;'
+                'border:1px solid #ddd"></iframe>',
+                message.subject,
+                message.html,
+            )
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", message.text)
+
+    @admin.action(description=_("Resend selected notifications"), permissions=["resend"])
+    def resend(self, request, queryset):
+        done = 0
+        for notification in queryset:
+            try:
+                services.notification_resend(notification=notification, user=request.user)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{notification}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(count)d notification(s) queued again.") % {"count": done}, messages.SUCCESS)

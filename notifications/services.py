@@ -1,0 +1,224 @@
+"""Notifications: queued as rows in the transaction of the change that causes them, sent by a task on
+commit, retried by due time (never a Celery countdown), swept up by beat when a worker died."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from orders.fsm import transition_apply
+from orders.models import Order
+
+from .channels import SENDERS, ChannelError, Message
+from .models import Event, Notification, NotificationStatus
+
+logger = logging.getLogger(__name__)
+
+STAFF_EVENTS = {
+    Event.RESTOCK_ALERT,
+    Event.AMOUNT_MISMATCH,
+    Event.LATE_PAYMENT,
+    Event.SHIPMENT_EXCEPTION,
+    Event.SLOW_PROCESSING,
+}
+SMS_EVENTS = {Event.PAYMENT_CONFIRMED, Event.PAYMENT_FAILED, Event.BACK_ORDERED, Event.SHIPPED, Event.DELIVERED}
+ACTOR = "task:notifications"
+
+
+def notification_send(
+    *,
+    event: str,
+    order: Order | None = None,
+    subject: str = "",
+    context: dict | None = None,
+    due_at: datetime | None = None,
+) -> list[Notification]:
+    """Queue the messages of one event: customers by e-mail (and SMS for the short ones), staff by e-mail
+    to the list configured for the event. Called inside the caller's transaction; idempotent."""
+    subject = subject or order.number
+    if event in STAFF_EVENTS:
+        targets = [("email", address, settings.LANGUAGE_CODE) for address in settings.STAFF_NOTIFY[event]]
+    else:
+        targets = [("email", order.customer_email, order.language)]
+        if event in SMS_EVENTS:
+            targets.append(("sms", order.customer_phone, order.language))
+        logger.info("push skipped for %s %s: the customer has no device registered", event, subject)
+    rows = [
+        Notification(
+            subject=subject[:100],
+            event=event,
+            channel=channel,
+            recipient=recipient,
+            order=order,
+            language=language,
+            context=context or {},
+            due_at=due_at or timezone.now(),
+        )
+        for channel, recipient, language in targets
+        if recipient
+    ]
+    # One INSERT … ON CONFLICT DO NOTHING: a replayed callback or a second run adds nothing.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if due_at is None and rows:
+        from .tasks import deliver_event
+
+        transaction.on_commit(partial(deliver_event.delay, subject[:100], event), robust=True)
+    return rows
+
+
+def notification_deliver_event(*, subject: str, event: str) -> list[str]:
+    return [
+        notification_deliver(notification_id=pk)
+        for pk in Notification.objects.filter(
+            subject=subject, event=event, status=NotificationStatus.QUEUED
+        ).values_list("pk", flat=True)
+    ]
+
+
+def render(notification: Notification) -> Message:
+    """The message in the recipient's language, from `templates/notifications/` in this app."""
+    order = notification.order
+    ctx = {
+        "n": notification,
+        "order": order,
+        "data": notification.context,
+        "items": list(order.items.all()) if order else [],
+        "shipments": list(order.shipments.all()) if order else [],
+    }
+    with translation.override(notification.language):
+        lines = render_to_string(f"notifications/{notification.event}.txt", ctx).strip().splitlines()
+        subject, text = lines[0].strip(), "\n".join(lines[1:]).strip()
+        if notification.channel != "email":
+            return Message(
+                key=f"n{notification.pk}",
+                recipient=notification.recipient,
+                subject=subject,
+                text=render_to_string(f"notifications/{notification.event}.sms.txt", ctx).strip(),
+            )
+        html = render_to_string("notifications/email.html", {**ctx, "subject": subject, "text": text})
+        attachments = []
+        if notification.event == Event.PAYMENT_CONFIRMED and order is not None:
+            from .documents import order_confirmation_pdf
+
+            attachments.append((f"order-{order.number}.pdf", order_confirmation_pdf(order), "application/pdf"))
+    return Message(
+        key=f"n{notification.pk}",
+        recipient=notification.recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=attachments,
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    return timedelta(seconds=base * (1 + random.random() / 4))  # jitter keeps retries from marching together
+
+
+def _lock(pk: int) -> Notification | None:
+    qs = Notification.objects.filter(pk=pk).select_related("order")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return qs.first()
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Send one queued, due notification; returns its status afterwards. Safe to run twice."""
+    now = timezone.now()
+    with transaction.atomic():
+        n = _lock(notification_id)
+        if n is None or n.status != NotificationStatus.QUEUED or n.due_at > now:
+            return n.status if n else "missing"
+        if (
+            n.event == Event.REVIEW_INVITATION
+            and n.order
+            and (n.order.payment_status == "refunded" or n.order.payments.filter(status="refunded").exists())
+        ):
+            transition_apply(n, "cancel", actor=ACTOR, reason="order refunded")
+            n.save(update_fields=["status"])
+            return n.status
+        transition_apply(n, "start", actor=ACTOR)
+        n.attempts += 1
+        n.sending_since = now
+        n.save(update_fields=["status", "attempts", "sending_since"])
+    try:
+        provider_id = SENDERS[n.channel](render(n))
+    except ChannelError as exc:
+        with transaction.atomic():
+            n = Notification.objects.select_for_update().get(pk=notification_id)
+            n.last_error = str(exc)[:500]
+            if n.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                transition_apply(n, "fail", actor=ACTOR, reason=n.last_error)
+            else:
+                transition_apply(n, "retry", actor=ACTOR, reason=n.last_error)
+                n.due_at = timezone.now() + _backoff(n.attempts)
+            n.save(update_fields=["status", "last_error", "due_at"])
+        return n.status
+    with transaction.atomic():
+        n = Notification.objects.select_for_update().get(pk=notification_id)
+        transition_apply(n, "succeed", actor=ACTOR)
+        n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
+        n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
+    return n.status
+
+
+def notification_resend(*, notification: Notification, user) -> Notification:
+    """Staff send a message again (a failed one, or one the customer lost)."""
+    with transaction.atomic():
+        n = Notification.objects.select_for_update().get(pk=notification.pk)
+        transition_apply(n, "resend", actor=user, reason="resend", check_permission=True)
+        n.attempts, n.due_at, n.last_error = 0, timezone.now(), ""
+        n.save(update_fields=["status", "attempts", "due_at", "last_error"])
+        from .tasks import deliver_notification
+
+        transaction.on_commit(partial(deliver_notification.delay, n.pk), robust=True)
+    return n
+
+
+def notification_sweep(*, now: datetime | None = None) -> int:
+    """Beat: re-queue rows whose worker died mid-send, raise staff alerts, and send what is due."""
+    from inventory.models import RestockAlert
+
+    now = now or timezone.now()
+    for pk in Notification.objects.filter(
+        status=NotificationStatus.SENDING, sending_since__lt=now - timedelta(minutes=10)
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            n = _lock(pk)
+            if n is not None and n.status == NotificationStatus.SENDING:
+                transition_apply(n, "retry", actor="task:notification_sweep", reason="worker died while sending")
+                n.due_at = now
+                n.save(update_fields=["status", "due_at"])
+    with transaction.atomic():
+        for alert in RestockAlert.objects.filter(acknowledged=False).select_related("stock_item__product")[:200]:
+            notification_send(
+                event=Event.RESTOCK_ALERT,
+                subject=f"restock:{alert.pk}",
+                due_at=now,
+                context={
+                    "sku": alert.stock_item.product.sku,
+                    "available": alert.available,
+                    "reorder_point": alert.reorder_point,
+                },
+            )
+        slow = Order.objects.filter(
+            status="processing", updated_at__lt=now - timedelta(hours=settings.SLOW_PROCESSING_HOURS)
+        )[:200]
+        for order in slow:
+            notification_send(event=Event.SLOW_PROCESSING, order=order, due_at=now)
+    due = list(
+        Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for pk in due:
+        notification_deliver(notification_id=pk)
+    return len(due)

@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def deliver_notification(notification_id: int) -> str:
+    """One message; a failure is rescheduled by due time on the row, not by a Celery countdown."""
+    return services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(acks_late=True)
+def sweep_notifications() -> int:
+    return services.notification_sweep()
+
+
+@shared_task(acks_late=True)
+def deliver_event(subject: str, event: str) -> list[str]:
+    """The messages an event just queued (enqueued on commit of the change that caused it)."""
+    return services.notification_deliver_event(subject=subject, event=event)
