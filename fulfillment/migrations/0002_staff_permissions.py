@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from config.permissions import grant_group_permissions
+
 GROUPS = {
     "Warehouse": ["view_shipment", "change_shipment", "pick_shipment", "ship_shipment", "view_shipmentline",
                   "view_trackingevent", "view_shipmentattention"],
@@ -10,18 +12,7 @@ GROUPS = {
 
 
 def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="fulfillment",
-                                                         codename__in=codenames))
+    grant_group_permissions(apps, "fulfillment", GROUPS)
 
 
 class Migration(migrations.Migration):

@@ -165,10 +165,12 @@ def place_raw(conn, ctx, items, number, stock, product, key) -> bool:
             WITH o AS (
               INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
                 customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
-                shipping_method, currency, note, subtotal, shipping, tax, discount, total, content_hash, source,
+                shipping_method, language, currency, note, subtotal, shipping, tax, discount, total, content_hash,
+                source,
                 reservation_expires_at, created_at, updated_at)
               VALUES (%(number)s, 'pending', 'pending', 'unfulfilled', 'clear', %(number)s, 'N', 'n@example.com',
-                '+8613800138000', 's', 'c', 'p', '200120', 'CN', 'standard', 'CNY', '', 1, 0, 0, 0, 1, 'x', 'raw',
+                '+8613800138000', 's', 'c', 'p', '200120', 'CN', 'standard', 'zh-hans', 'CNY', '', 1, 0, 0, 0, 1, 'x',
+                'raw',
                 now() + interval '15 minutes', now(), now())
               RETURNING id, number),
             i AS (
@@ -188,7 +190,12 @@ def place_raw(conn, ctx, items, number, stock, product, key) -> bool:
               INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
                 reference, actor, note, created_at)
               SELECT x.sid, 'reserve', x.q, 0, x.q, o.number, 'raw', '', now()
-              FROM o, unnest(%(sids)s::bigint[], %(qs)s::int[]) AS x(sid, q))
+              FROM o, unnest(%(sids)s::bigint[], %(qs)s::int[]) AS x(sid, q)),
+            nt AS (
+              INSERT INTO notifications_notification (order_id, subject, event, channel, recipient, language, context,
+                status, attempts, last_error, provider_message_id, due_at, created_at)
+              SELECT o.id, o.number, 'order_placed', 'email', 'n@example.com', 'zh-hans', '{}', 'queued', 0, '', '',
+                now(), now() FROM o)
             INSERT INTO orders_idempotencykey (client_id, key, request_hash, response_status, response_body,
               order_number, created_at)
             SELECT %(client)s, %(key)s, 'h', 201, '{}'::jsonb, o.number, now() FROM o
@@ -327,7 +334,13 @@ mv AS (
   INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta, reference,
     actor, note, created_at)
   SELECT rs.stock_item_id, 'commit', rs.quantity, -rs.quantity, -rs.quantity, rs.holder, 'gateway:stripe', '', now()
-  FROM rs)
+  FROM rs),
+nt AS (
+  INSERT INTO notifications_notification (order_id, subject, event, channel, recipient, language, context, status,
+    attempts, last_error, provider_message_id, due_at, created_at)
+  SELECT ou.id, ou.number, 'payment_confirmed', c.channel, c.recipient, 'zh-hans', '{}', 'queued', 0, '', '', now(),
+    now()
+  FROM ou, (VALUES ('email', 'p@example.com'), ('sms', '+8613800138000')) AS c(channel, recipient))
 SELECT (SELECT count(*) FROM pu), (SELECT count(*) FROM st)
 """
 
