@@ -1,0 +1,117 @@
+"""Operations endpoints of the contract: `/healthz` for load balancers, `/metrics` for Prometheus.
+
+Counts come from the database at scrape time, so every web process reports the same numbers; request
+durations are a per-process histogram (Prometheus sums the scrapes of each process)."""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+
+from config.celery_app import app
+
+REQUEST_SECONDS = Histogram(
+    "shop_request_seconds",
+    "Time to answer API requests (this process)",
+    ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+TIMED = {
+    "/api/v1/orders/": "place_order",
+    "/api/v1/payments/callbacks/": "payment_callback",
+    "/api/v1/shipping/callbacks/": "shipping_callback",
+}
+
+
+class RequestTimingMiddleware:
+    """Times order placement and gateway/carrier callbacks."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        endpoint = next(
+            (
+                name
+                for prefix, name in TIMED.items()
+                if request.method == "POST"
+                and request.path.startswith(prefix)
+                and (name != "place_order" or request.path == prefix)
+            ),
+            None,
+        )
+        if endpoint is None:
+            return self.get_response(request)
+        start = time.perf_counter()
+        response = self.get_response(request)
+        REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - start)
+        return response
+
+
+def _check_database() -> bool:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+def _check_broker() -> bool:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+@require_GET
+def healthz(request):
+    database, broker = _check_database(), _check_broker()
+    workers = "none"
+    if broker:
+        try:
+            workers = "ok" if app.control.ping(timeout=0.5) else "none"
+        except Exception:
+            workers = "none"
+    body = {"database": "ok" if database else "down", "broker": "ok" if broker else "down", "workers": workers}
+    return JsonResponse(body, status=200 if database and broker else 503)
+
+
+@require_GET
+def metrics(request):
+    from notifications.models import Notification
+    from orders.models import Order
+    from payments.models import PaymentEvent
+
+    registry = CollectorRegistry()
+    orders = Gauge("shop_orders", "Orders by status", ["status"], registry=registry)
+    for row in Order.objects.values("status").annotate(n=Count("id")).order_by():
+        orders.labels(row["status"]).set(row["n"])
+    callbacks = Gauge(
+        "shop_payment_callbacks",
+        "Stored gateway callbacks by gateway and outcome",
+        ["gateway", "outcome"],
+        registry=registry,
+    )
+    for row in (
+        PaymentEvent.objects.filter(direction="in").values("gateway", "outcome").annotate(n=Count("id")).order_by()
+    ):
+        callbacks.labels(row["gateway"], row["outcome"]).set(row["n"])
+    queued = Gauge("shop_notifications_queued", "Notifications waiting to be sent", registry=registry)
+    queued.set(Notification.objects.filter(status="queued").count())
+    depth = Gauge("shop_task_queue_depth", "Messages waiting in the Celery queue", registry=registry)
+    try:
+        with app.connection_for_read() as conn:
+            depth.set(conn.default_channel.queue_declare(queue="celery", passive=True).message_count)
+    except Exception:
+        depth.set(float("nan"))
+    output = generate_latest(registry) + generate_latest()  # plus this process's request histogram
+    return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)
