@@ -38,5 +38,8 @@ lint: install
 bench: install
 	$(BIN)/python -m tests.bench.run
 
+# Re-extract every app's strings into its zh_Hans catalogue (translate the new entries, then compile).
 messages: install
-	cd orders && ../$(BIN)/python ../manage.py makemessages -l zh_Hans && ../$(BIN)/python ../manage.py compilemessages
+	for app in config inventory orders payments fulfillment notifications; do \
+	  (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'migrations/*' && \
+	   ../$(BIN)/python ../manage.py compilemessages); done
