@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
 from orders.admin import TransitionLogInline
 from orders.fsm import TransitionPermissionDenied
@@ -33,26 +34,16 @@ class ShipForm(forms.Form):
     )
 
 
-class LineInline(admin.TabularInline):
+class LineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ShipmentLine
-    extra = 0
-    can_delete = False
     fields = ["location", "sku", "name", "quantity", "weight_grams", "fragile"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = TrackingEvent
-    extra = 0
-    can_delete = False
     fields = ["occurred_at", "status", "location", "description", "carrier_event_id"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Shipment)
@@ -236,17 +227,8 @@ class ShipmentAttentionAdmin(ShipmentAdmin):
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(admin.ModelAdmin):
+class TrackingEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "shipment", "status", "location", "description", "recorded_at"]
     list_filter = ["status"]
     list_select_related = ["shipment"]
     search_fields = ["=shipment__tracking_number", "=shipment__order__number"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,8 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdmin
+
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 
 
@@ -112,17 +114,6 @@ class StockItemAdmin(admin.ModelAdmin):
     @admin.display(description=_("needs reorder"), boolean=True)
     def needs_reorder(self, item):
         return item.available <= item.reorder_point
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StockMovement)

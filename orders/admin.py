@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
 
 from . import services
@@ -28,17 +29,6 @@ ADMIN_TRANSITIONS = {
 
 def money(amount, currency):
     return f"{amount:,.2f} {currency}"
-
-
-class ReadOnlyInlineMixin:
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderItemInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -309,22 +299,13 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(TransitionLog)
-class TransitionLogAdmin(admin.ModelAdmin):
+class TransitionLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "object_repr", "content_type", "field", "source", "target", "actor", "reason"]
     list_filter = ["content_type", "field", "target"]
     list_select_related = ["content_type"]
     search_fields = ["=object_repr", "actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Coupon)

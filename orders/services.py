@@ -334,7 +334,6 @@ def order_place(
                             reason=str(_("Repeated identical orders")),
                         )
                     )
-                order.transition_log_entries = log
                 TransitionLog.objects.bulk_create(log)
                 if coupon:
                     _use_coupon(coupon)

@@ -10,17 +10,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
 from orders import admin as orders_admin
+from orders.admin import money
 from orders.models import Order, OrderStatus
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
 from .models import Payment, PaymentAttention, PaymentEvent, Refund, SandboxTransaction
-
-
-def money(amount, currency):
-    return f"{amount:,.2f} {currency}"
 
 
 def action_form_page(model_admin, request, obj, form, title):
@@ -34,19 +32,11 @@ def action_form_page(model_admin, request, obj, form, title):
     return TemplateResponse(request, "admin/payments/action_form.html", context)
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Payment
-    extra = 0
-    can_delete = False
     fields = ["reference", "gateway", "amount", "currency", "status", "refunded_amount", "paid_at", "attention"]
     readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 admin.site.unregister(Order)
@@ -111,30 +101,17 @@ class OrderAdmin(orders_admin.OrderAdmin):
         )
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Refund
-    extra = 0
-    can_delete = False
     fields = ["created_at", "amount", "reason", "gateway_refund_id", "actor"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = PaymentEvent
     fk_name = "payment"
-    extra = 0
-    can_delete = False
     fields = ["received_at", "direction", "kind", "event_type", "signature_valid", "outcome", "error", "actor"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -277,7 +254,7 @@ class PaymentAttentionAdmin(PaymentAdmin):
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(admin.ModelAdmin):
+class PaymentEventAdmin(ReadOnlyAdmin):
     list_display = [
         "received_at",
         "gateway",
@@ -295,15 +272,6 @@ class PaymentEventAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     show_full_result_count = False
     actions = ["replay"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_replay_permission(self, request):
         return request.user.has_perm("payments.replay_paymentevent")
@@ -326,19 +294,10 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "payment", "amount", "reason", "gateway_refund_id", "actor"]
     list_select_related = ["payment"]
     search_fields = ["=payment__reference", "=gateway_refund_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SandboxTransaction)
