@@ -21,7 +21,7 @@ from orders.fsm import Actor, actor_parts, transition_apply
 from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
 
-from .carriers import CarrierError, TrackingUpdate, get_carrier
+from .carriers import Address, CarrierError, TrackingUpdate, WaybillRequest, get_carrier
 from .models import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
 
 logger = logging.getLogger(__name__)
@@ -171,18 +171,14 @@ def shipment_ship(
     adapter = get_carrier(carrier)
     if adapter is None:
         raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
-    shipment = Shipment.objects.select_related("order").get(pk=shipment_id)
+    shipment = Shipment.objects.select_related("order", "warehouse").get(pk=shipment_id)
     if shipment.status != ShipmentStatus.PACKED:
         raise InvalidTransition(status=shipment.status)
     label = ""
     estimated = None
     if not tracking_number.strip():
         try:
-            waybill = adapter.create_waybill(
-                reference=f"{shipment.order.number}-{shipment.pk}",
-                weight_grams=sum(line.weight_grams for line in shipment.lines.all()),
-                city=shipment.order.city,
-            )
+            waybill = adapter.create_waybill(_waybill_request(shipment))
         except CarrierError as exc:
             raise FulfilmentError(str(exc), code="carrier_error") from exc
         tracking_number, label, estimated = waybill.tracking_number, waybill.label, waybill.estimated_delivery
@@ -205,6 +201,26 @@ def shipment_ship(
         raise FulfilmentError(
             _("This tracking number is already used by another shipment."), code="duplicate_tracking_number"
         ) from exc
+
+
+def _waybill_request(shipment: Shipment) -> WaybillRequest:
+    order, warehouse = shipment.order, shipment.warehouse
+    lines = list(shipment.lines.all())
+    return WaybillRequest(
+        reference=f"{order.number}-{shipment.pk}",
+        sender=Address(
+            warehouse.contact_name or warehouse.name,
+            warehouse.phone,
+            warehouse.province,
+            warehouse.city,
+            warehouse.street,
+        ),
+        recipient=Address(
+            order.customer_name, order.customer_phone, order.province, order.city, order.street, order.postal_code
+        ),
+        weight_grams=sum(line.weight_grams for line in lines),
+        items=tuple((line.name, line.quantity) for line in lines),
+    )
 
 
 _EVENT_TO_TRANSITION = {

@@ -34,9 +34,16 @@ class StockItemNeedsReorderFilter(NeedsReorderFilter):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "priority", "is_active"]
+    list_display = ["code", "name", "city", "priority", "is_active"]
     list_editable = ["priority", "is_active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "city"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "priority", "is_active"]}),
+        (
+            _("Ships from (sender on electronic waybills)"),
+            {"fields": ["contact_name", "phone", "province", "city", "street"]},
+        ),
+    ]
 
 
 class StockItemInline(admin.TabularInline):

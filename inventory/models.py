@@ -10,6 +10,12 @@ class Warehouse(models.Model):
         _("priority"), default=100, help_text=_("Lower ships first when stock is allocated.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Where parcels leave from: the sender on electronic waybills.
+    contact_name = models.CharField(_("contact"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    province = models.CharField(_("province"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    street = models.CharField(_("street"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["priority", "code"]

@@ -27,6 +27,11 @@ class WarehouseEntry(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     priority = serializers.IntegerField(min_value=0, default=100)
     is_active = serializers.BooleanField(default=True)
+    contact_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    province = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    street = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
 class StockEntry(serializers.Serializer):

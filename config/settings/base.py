@@ -184,6 +184,21 @@ TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
 TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
 AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
+# Carriers: endpoints default to each platform's test environment; empty credentials keep an adapter off.
+SF_API_URL = env("SF_API_URL", default="https://sfapi-sbox.sf-express.com/std/service")
+SF_PARTNER_ID = env("SF_PARTNER_ID", default="")  # 顾客编码
+SF_CHECKWORD = env("SF_CHECKWORD", default="")  # 校验码: signs requests, verifies route pushes
+SF_MONTHLY_CARD = env("SF_MONTHLY_CARD", default="")  # 月结卡号
+SF_EXPRESS_TYPE = env.int("SF_EXPRESS_TYPE", default=2)  # 2 = 顺丰标快
+ZTO_API_URL = env("ZTO_API_URL", default="https://japi-test.zto.com")
+ZTO_APP_KEY = env("ZTO_APP_KEY", default="")
+ZTO_APP_SECRET = env("ZTO_APP_SECRET", default="")  # signs requests, verifies track pushes
+ZTO_ACCOUNT_ID = env("ZTO_ACCOUNT_ID", default="")  # e-waybill account
+ZTO_ACCOUNT_PASSWORD = env("ZTO_ACCOUNT_PASSWORD", default="")
+YTO_API_URL = env("YTO_API_URL", default="https://openuat.yto56test.com:6443")
+YTO_APP_KEY = env("YTO_APP_KEY", default="")
+YTO_CUSTOMER_CODE = env("YTO_CUSTOMER_CODE", default="")
+YTO_SECRET = env("YTO_SECRET", default="")  # signs requests, verifies track pushes
 
 # --- Notifications ----------------------------------------------------------------------------------------
 CUSTOMER_DEFAULT_LANGUAGE = env("CUSTOMER_DEFAULT_LANGUAGE", default="zh-hans")

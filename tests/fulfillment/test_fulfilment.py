@@ -18,36 +18,10 @@ from inventory.models import StockItem, StockMovement
 from orders.models import Order, TransitionLog
 from orders.services import order_complete_delivered, order_release_review
 from tests.conftest import order_body
-from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
+from tests.factories import UserFactory, WarehouseFactory, stock
+from tests.fulfillment.conftest import pay
 from tests.orders.test_concurrency import assert_ledger_matches
-from tests.payments.conftest import deliver, signed
-
-
-def pay(api, client, number, gateway="stripe"):
-    payment = api.post(f"/api/v1/orders/{number}/payments/", {"gateway": gateway}, format="json").json()
-    response = deliver(client, signed(payment["reference"], gateway))
-    assert response.status_code in (200, 204), response.content
-    assert Order.objects.get(number=number).status == "confirmed"
-
-
-@pytest.fixture
-def two_bins(warehouse, product):
-    cup = ProductFactory(sku="CUP", price="10.00", weight_grams=200, fragile=True)
-    stock(cup, warehouse, 50, location="A-00-01")
-    return cup
-
-
-@pytest.fixture
-def paid(api, client, place, two_bins):
-    body = order_body(
-        items=[
-            {"sku": "SKU-001", "quantity": 2, "unit_price": "99.00"},
-            {"sku": "CUP", "quantity": 3, "unit_price": "10.00"},
-        ]
-    )
-    number = place(body).json()["number"]
-    pay(api, client, number)
-    return number
+from tests.payments.conftest import deliver
 
 
 def track(tracking_number, status, at):
