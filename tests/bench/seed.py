@@ -11,8 +11,9 @@ def seed(*, products: int = 10_000, history: int = 100_000) -> None:
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
         order_ct = c.fetchone()[0]
         c.execute(
-            "INSERT INTO inventory_warehouse (code, name, priority, is_active) VALUES "
-            "('SH', 'Shanghai DC', 1, true), ('GZ', 'Guangzhou DC', 2, true)"
+            "INSERT INTO inventory_warehouse (code, name, priority, is_active, contact_name, phone, province, city, "
+            "street) VALUES ('SH', 'Shanghai DC', 1, true, '', '', '', '', ''), "
+            "('GZ', 'Guangzhou DC', 2, true, '', '', '', '', '')"
         )
         c.execute(
             """
