@@ -389,6 +389,7 @@ def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser,
                 amount=amount,
                 currency=payment.currency,
                 refund_id=refund_id,
+                total=payment.amount,
             )
         except GatewayError as exc:
             raise GatewayUnavailable(str(exc)) from exc

@@ -169,11 +169,15 @@ PAYMENTS_QUERY_AFTER_MINUTES = env.int("PAYMENTS_QUERY_AFTER_MINUTES", default=1
 ALIPAY_APP_ID = env("ALIPAY_APP_ID", default="2021000000000000")
 ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", default="")  # Alipay's public key (PEM), verifies notifications
 ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", default="")  # ours (PEM), signs requests
+ALIPAY_GATEWAY_URL = env("ALIPAY_GATEWAY_URL", default="https://openapi.alipay.com/gateway.do")
 WECHATPAY_MCHID = env("WECHATPAY_MCHID", default="1900000109")
 WECHATPAY_APPID = env("WECHATPAY_APPID", default="wxd678efh567hg6787")
 WECHATPAY_APIV3_KEY = env("WECHATPAY_APIV3_KEY", default="")
 WECHATPAY_PLATFORM_CERT = env("WECHATPAY_PLATFORM_CERT", default="")  # platform certificate (PEM)
 WECHATPAY_PLATFORM_SERIAL = env("WECHATPAY_PLATFORM_SERIAL", default="")
+WECHATPAY_MCH_PRIVATE_KEY = env("WECHATPAY_MCH_PRIVATE_KEY", default="")  # ours (PEM), signs API v3 requests
+WECHATPAY_MCH_SERIAL = env("WECHATPAY_MCH_SERIAL", default="")  # serial of our merchant API certificate
+WECHATPAY_API_URL = env("WECHATPAY_API_URL", default="https://api.mch.weixin.qq.com")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID", default="WH-SANDBOX-0000000000")

@@ -5,21 +5,32 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 
 from . import keys
-from .base import MalformedNotification, Notification, PaymentRequest, SignatureInvalid, SignedRequest
+from .base import (
+    GatewayNotConfigured,
+    GatewayRefused,
+    MalformedNotification,
+    Notification,
+    PaymentRequest,
+    SignatureInvalid,
+    SignedRequest,
+    http_call,
+)
 from .sandbox import SandboxLedgerMixin
 
 SANDBOX_GATEWAY_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
-GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay reads request timestamps as Beijing time
 
 
 def sign_content(params: dict[str, str]) -> bytes:
@@ -39,29 +50,110 @@ class AlipayGateway(SandboxLedgerMixin):
     def _app_private_key(self):
         if self.sandbox:
             return keys.sandbox_private_key("alipay_app")
-        from cryptography.hazmat.primitives import serialization
+        return keys.load_private_key(settings.ALIPAY_APP_PRIVATE_KEY)
 
-        return serialization.load_pem_private_key(settings.ALIPAY_APP_PRIVATE_KEY.encode(), password=None)
+    def _signed(self, method: str, biz: dict, **extra: str) -> dict[str, str]:
+        params = {
+            "app_id": settings.ALIPAY_APP_ID,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+            **extra,
+        }
+        params["sign"] = base64.b64encode(keys.rsa_sha256_sign(self._app_private_key(), sign_content(params))).decode()
+        return params
 
     def create(self, request: PaymentRequest) -> dict:
         """A signed `alipay.trade.page.pay` URL: the storefront redirects the customer to it."""
-        biz = (
-            f'{{"out_trade_no":"{request.reference}","total_amount":"{request.amount:.2f}",'
-            f'"subject":"{request.description}","product_code":"FAST_INSTANT_TRADE_PAY"}}'
-        )
-        params = {
-            "app_id": settings.ALIPAY_APP_ID,
-            "method": "alipay.trade.page.pay",
-            "charset": "utf-8",
-            "sign_type": "RSA2",
-            "timestamp": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"),
-            "version": "1.0",
-            "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/alipay/",
-            "biz_content": biz,
+        biz = {
+            "out_trade_no": request.reference,
+            "total_amount": f"{request.amount:.2f}",
+            "subject": request.description,
+            "product_code": "FAST_INSTANT_TRADE_PAY",
         }
-        params["sign"] = base64.b64encode(keys.rsa_sha256_sign(self._app_private_key(), sign_content(params))).decode()
-        url = SANDBOX_GATEWAY_URL if self.sandbox else GATEWAY_URL
+        params = self._signed(
+            "alipay.trade.page.pay",
+            biz,
+            notify_url=settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/alipay/",
+        )
+        url = SANDBOX_GATEWAY_URL if self.sandbox else settings.ALIPAY_GATEWAY_URL
         return {"type": "redirect", "url": f"{url}?{urlencode(params)}"}
+
+    def query(self, *, reference: str) -> Notification | None:
+        if self.sandbox:
+            return super().query(reference=reference)
+        try:
+            data = self._api("alipay.trade.query", {"out_trade_no": reference})
+        except GatewayRefused as exc:
+            if exc.code == "ACQ.TRADE_NOT_EXIST":  # the customer never opened the pay page
+                return None
+            raise
+        status = data.get("trade_status")
+        if status not in ("TRADE_SUCCESS", "TRADE_FINISHED", "TRADE_CLOSED"):
+            return None  # WAIT_BUYER_PAY: nothing final yet
+        try:
+            common = {
+                "reference": data["out_trade_no"],
+                "event_type": f"query:{status}",
+                "gateway_txn_id": data.get("trade_no", ""),
+                "amount": Decimal(data["total_amount"]),
+                "currency": data.get("trans_currency") or "CNY",
+            }
+        except (KeyError, InvalidOperation) as exc:
+            raise MalformedNotification(f"missing or bad field: {exc}") from exc
+        if status == "TRADE_CLOSED":
+            return Notification(outcome="failure", definitive=True, **common)
+        return Notification(outcome="success", **common)
+
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+        if self.sandbox:
+            return super().refund(
+                reference=reference,
+                gateway_txn_id=gateway_txn_id,
+                amount=amount,
+                currency=currency,
+                refund_id=refund_id,
+                total=total,
+            )
+        self._api(
+            "alipay.trade.refund",
+            {"out_trade_no": reference, "refund_amount": f"{amount:.2f}", "out_request_no": refund_id},
+        )
+        return refund_id  # Alipay knows a partial refund by our out_request_no
+
+    def _api(self, method: str, biz: dict) -> dict:
+        """A signed call to Alipay's OpenAPI gateway. A successful answer is believed only if Alipay's
+        signature over the raw `<method>_response` JSON verifies."""
+        if not (settings.ALIPAY_APP_PRIVATE_KEY and settings.ALIPAY_PUBLIC_KEY):
+            raise GatewayNotConfigured("live Alipay needs ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY")
+        response = http_call("POST", settings.ALIPAY_GATEWAY_URL, data=self._signed(method, biz))
+        text = response.text
+        node = method.replace(".", "_") + "_response"
+        try:
+            start = text.index(f'"{node}"')
+            start = text.index("{", start)
+            data, end = json.JSONDecoder().raw_decode(text, start)
+            sign = json.loads(text).get("sign", "")
+        except ValueError as exc:
+            raise MalformedNotification(f"Alipay answered {method} with something unreadable") from exc
+        if data.get("code") != "10000":
+            error = GatewayRefused(
+                f"Alipay {data.get('sub_code') or data.get('code')}: {data.get('sub_msg') or data.get('msg')}",
+                data.get("sub_code", ""),
+            )
+            error.transient = data.get("code") == "20000"  # service temporarily unavailable
+            raise error
+        try:
+            signature = base64.b64decode(sign, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureInvalid("Alipay's answer carries no valid signature") from exc
+        if not keys.rsa_sha256_verify(self._alipay_public_key(), signature, text[start:end].encode("utf-8")):
+            raise SignatureInvalid(f"Alipay's signature over {node} does not verify")
+        return data
 
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         try:

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+import requests
 from django.http import HttpResponse
 
 
@@ -30,6 +31,24 @@ class MalformedNotification(GatewayError):
 
 class GatewayNotConfigured(GatewayError):
     pass
+
+
+class GatewayRefused(GatewayError):
+    """The gateway answered with an error of its own; `code` is the gateway's."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+def http_call(method: str, url: str, **kwargs) -> requests.Response:
+    """One outbound call; network trouble is a transient GatewayError (the caller retries later)."""
+    try:
+        return requests.request(method, url, timeout=10, **kwargs)
+    except requests.RequestException as exc:
+        error = GatewayError(f"gateway unreachable: {exc}")
+        error.transient = True
+        raise error from exc
 
 
 @dataclass(frozen=True)

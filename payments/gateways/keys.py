@@ -91,6 +91,13 @@ def load_public_key(pem: str):
     return serialization.load_pem_public_key(data)
 
 
+def load_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """Our PEM private key from settings (production)."""
+    if not pem:
+        raise GatewayNotConfigured("no private key configured")
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
 def rsa_sha256_sign(key: rsa.RSAPrivateKey, message: bytes) -> bytes:
     return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 

@@ -1,6 +1,7 @@
 """The sandbox gateways' own memory: what each knows of a payment, for queries and refunds.
 
-In production these calls go to the gateway's HTTP API; only Stripe's refund is wired to it so far.
+In production these calls go to the gateway's HTTP API: Stripe's refunds, WeChat Pay's and Alipay's
+queries and refunds are wired; PayPal's are not yet.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ class SandboxLedgerMixin:
             definitive=True,
         )
 
-    def refund(self, *, reference: str, gateway_txn_id: str, amount: Decimal, currency: str, refund_id: str) -> str:
-        """Ask the gateway to refund; returns the gateway's refund id."""
+    def refund(
+        self, *, reference: str, gateway_txn_id: str, amount: Decimal, currency: str, refund_id: str, total: Decimal
+    ) -> str:
+        """Ask the gateway to refund `amount` of a payment of `total`; returns the gateway's refund id."""
         if not self.sandbox:
             raise GatewayNotConfigured(f"live {self.name} refunds are not wired yet")
         from payments.models import SandboxTransaction

@@ -52,7 +52,7 @@ class StripeGateway(SandboxLedgerMixin):
         )
         return {"type": "client_secret", "payment_intent": intent.id, "client_secret": intent.client_secret}
 
-    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id) -> str:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         if self.sandbox:
             return super().refund(
                 reference=reference,
@@ -60,6 +60,7 @@ class StripeGateway(SandboxLedgerMixin):
                 amount=amount,
                 currency=currency,
                 refund_id=refund_id,
+                total=total,
             )
         refund = stripe.Refund.create(
             api_key=settings.STRIPE_SECRET_KEY,

@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import secrets
+import time
 import uuid
 from datetime import datetime
 
@@ -14,9 +15,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 
 from . import keys
 from .base import (
+    GatewayNotConfigured,
+    GatewayRefused,
     MalformedNotification,
     Notification,
     PaymentRequest,
@@ -25,10 +29,12 @@ from .base import (
     StaleNotification,
     cents,
     from_cents,
+    http_call,
 )
 from .sandbox import SandboxLedgerMixin
 
 SANDBOX_SERIAL = "5157F09EFDC096DE15EBE81A47057A72SANDBOX"
+FINAL_STATES = ("SUCCESS", "CLOSED", "REVOKED", "PAYERROR")
 
 
 class WeChatPayGateway(SandboxLedgerMixin):
@@ -45,17 +51,91 @@ class WeChatPayGateway(SandboxLedgerMixin):
 
     def create(self, request: PaymentRequest) -> dict:
         """Native pay: the storefront renders `code_url` as a QR code."""
-        if not self.sandbox:
-            from .base import GatewayNotConfigured
+        if self.sandbox:
+            code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}"
+        else:
+            code_url = self._api(
+                "POST",
+                "/v3/pay/transactions/native",
+                {
+                    "appid": settings.WECHATPAY_APPID,
+                    "mchid": settings.WECHATPAY_MCHID,
+                    "description": request.description,
+                    "out_trade_no": request.reference,
+                    "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/wechatpay/",
+                    "amount": {"total": cents(request.amount), "currency": request.currency},
+                },
+            )["code_url"]
+        return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
-            raise GatewayNotConfigured("live WeChat Pay ordering (POST /v3/pay/transactions/native) is not wired yet")
-        return {
-            "type": "qr_code",
-            "code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}",
-            "out_trade_no": request.reference,
-        }
+    def query(self, *, reference: str) -> Notification | None:
+        if self.sandbox:
+            return super().query(reference=reference)
+        try:
+            data = self._api("GET", f"/v3/pay/transactions/out-trade-no/{reference}?mchid={settings.WECHATPAY_MCHID}")
+        except GatewayRefused as exc:
+            if exc.code == "ORDER_NOT_EXIST":
+                return None
+            raise
+        if data.get("trade_state") not in FINAL_STATES:
+            return None  # NOTPAY, USERPAYING: nothing final to say yet
+        return self._transaction(data, f"query:{data['trade_state']}")
 
-    def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+        if self.sandbox:
+            return super().refund(
+                reference=reference,
+                gateway_txn_id=gateway_txn_id,
+                amount=amount,
+                currency=currency,
+                refund_id=refund_id,
+                total=total,
+            )
+        data = self._api(
+            "POST",
+            "/v3/refund/domestic/refunds",
+            {
+                "out_trade_no": reference,
+                "out_refund_no": refund_id,
+                "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/wechatpay/",
+                "amount": {"refund": cents(amount), "total": cents(total), "currency": currency},
+            },
+        )
+        return data["refund_id"]
+
+    def _api(self, method: str, path: str, payload: dict | None = None) -> dict:
+        """A call to API v3 signed with the merchant key; a successful answer must carry the platform's
+        signature, or it is not believed."""
+        if not (settings.WECHATPAY_MCH_PRIVATE_KEY and settings.WECHATPAY_MCH_SERIAL):
+            raise GatewayNotConfigured("live WeChat Pay needs WECHATPAY_MCH_PRIVATE_KEY and WECHATPAY_MCH_SERIAL")
+        body = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        message = f"{method}\n{path}\n{timestamp}\n{nonce}\n{body}\n".encode()
+        key = keys.load_private_key(settings.WECHATPAY_MCH_PRIVATE_KEY)
+        signature = base64.b64encode(keys.rsa_sha256_sign(key, message)).decode()
+        authorization = (
+            f'WECHATPAY2-SHA256-RSA2048 mchid="{settings.WECHATPAY_MCHID}",nonce_str="{nonce}",'
+            f'signature="{signature}",timestamp="{timestamp}",serial_no="{settings.WECHATPAY_MCH_SERIAL}"'
+        )
+        response = http_call(
+            method,
+            settings.WECHATPAY_API_URL.rstrip("/") + path,
+            data=body.encode() if body else None,
+            headers={"Authorization": authorization, "Accept": "application/json", "Content-Type": "application/json"},
+        )
+        try:
+            data = response.json() if response.content else {}
+        except ValueError as exc:
+            raise MalformedNotification(f"WeChat Pay answered {path} with something unreadable") from exc
+        if response.status_code >= 400:
+            error = GatewayRefused(f"WeChat Pay {data.get('code')}: {data.get('message')}", data.get("code", ""))
+            error.transient = response.status_code >= 500
+            raise error
+        self._verify(response.headers, response.content, now=timezone.now())
+        return data
+
+    def _verify(self, headers, body: bytes, *, now: datetime) -> None:
+        """The platform's signature over `timestamp\\nnonce\\nbody\\n`: callbacks and API answers alike."""
         h = {k.lower(): v for k, v in headers.items()}
         timestamp, nonce = h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", "")
         signature, serial = h.get("wechatpay-signature", ""), h.get("wechatpay-serial", "")
@@ -74,6 +154,27 @@ class WeChatPayGateway(SandboxLedgerMixin):
             raise SignatureInvalid("signature does not verify")
         if abs(now.timestamp() - ts) > settings.PAYMENTS_CALLBACK_TOLERANCE_SECONDS:
             raise StaleNotification("timestamp outside the tolerance")
+
+    def _transaction(self, data: dict, event_type: str) -> Notification:
+        try:
+            common = {
+                "reference": data["out_trade_no"],
+                "event_type": event_type,
+                "gateway_txn_id": data.get("transaction_id", ""),
+                "amount": from_cents(data["amount"]["total"]),
+                "currency": data["amount"].get("currency", "CNY"),
+            }
+        except (KeyError, TypeError) as exc:
+            raise MalformedNotification(f"missing field {exc}") from exc
+        state = data.get("trade_state")
+        if state == "SUCCESS":
+            return Notification(outcome="success", **common)
+        if state in FINAL_STATES:
+            return Notification(outcome="failure", definitive=state != "PAYERROR", **common)
+        return Notification(outcome="ignored", **common)
+
+    def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
+        self._verify(headers, body, now=now)
         try:
             event = json.loads(body)
             resource = event["resource"]
@@ -92,6 +193,8 @@ class WeChatPayGateway(SandboxLedgerMixin):
         if data.get("mchid") != settings.WECHATPAY_MCHID:
             raise SignatureInvalid("notification for another merchant")
         event_type = event.get("event_type", "")
+        if not event_type.startswith("REFUND."):
+            return self._transaction(data, event_type)
         try:
             amount = data["amount"]
             common = {
@@ -101,20 +204,13 @@ class WeChatPayGateway(SandboxLedgerMixin):
                 "amount": from_cents(amount["total"]),
                 "currency": amount.get("currency", "CNY"),
             }
-            if event_type.startswith("REFUND."):
-                if data.get("refund_status") != "SUCCESS":
-                    return Notification(outcome="ignored", **common)
-                return Notification(
-                    outcome="refund", refund_id=data["refund_id"], refund_amount=from_cents(amount["refund"]), **common
-                )
+            if data.get("refund_status") != "SUCCESS":
+                return Notification(outcome="ignored", **common)
+            return Notification(
+                outcome="refund", refund_id=data["refund_id"], refund_amount=from_cents(amount["refund"]), **common
+            )
         except (KeyError, TypeError) as exc:
             raise MalformedNotification(f"missing field {exc}") from exc
-        state = data.get("trade_state")
-        if state == "SUCCESS":
-            return Notification(outcome="success", **common)
-        if state in ("CLOSED", "REVOKED", "PAYERROR"):
-            return Notification(outcome="failure", definitive=state != "PAYERROR", **common)
-        return Notification(outcome="ignored", **common)
 
     def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
         if accepted:

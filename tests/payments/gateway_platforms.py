@@ -1,0 +1,207 @@
+"""WeChat Pay API v3 and Alipay's OpenAPI gateway, played on a real local HTTP server.
+
+Each checks the merchant's request signature the way its platform documents it (written here apart from the
+adapters), keeps its own view of each payment, and signs its answers with its own key: WeChat Pay in
+`Wechatpay-*` headers over `timestamp\\nnonce\\nbody\\n`, Alipay over the raw JSON of `<method>_response`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+
+@cache
+def rsa_key(name: str) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(name: str) -> str:
+    return (
+        rsa_key(name)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+
+
+def public_pem(name: str) -> str:
+    return (
+        rsa_key(name)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def sign(name: str, message: bytes) -> str:
+    return base64.b64encode(rsa_key(name).sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def verify(name: str, signature: str, message: bytes) -> bool:
+    try:
+        rsa_key(name).public_key().verify(base64.b64decode(signature), message, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass
+class Platforms:
+    mchid: str = "1900000109"
+    merchant_serial: str = "MERCHANT-SERIAL-0001"
+    platform_serial: str = "PLATFORM-SERIAL-0001"
+    alipay_app_id: str = "2021000000000000"
+    signing_key: str = "platform"  # what the platforms sign their answers with; "impostor" forges
+    trades: dict[str, dict] = field(default_factory=dict)  # (gateway, reference) -> the platform's view
+    refunds: list[dict] = field(default_factory=list)
+    received: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    def pay(self, gateway: str, reference: str) -> None:
+        self.trades[(gateway, reference)]["state"] = "paid"
+
+    # --- WeChat Pay API v3 ---------------------------------------------------------------------------------
+    def wechatpay(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict]:
+        auth = headers.get("Authorization", "")
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', auth))
+        message = f"{method}\n{path}\n{fields.get('timestamp')}\n{fields.get('nonce_str')}\n".encode() + body + b"\n"
+        if (
+            not auth.startswith("WECHATPAY2-SHA256-RSA2048 ")
+            or fields.get("mchid") != self.mchid
+            or fields.get("serial_no") != self.merchant_serial
+            or not verify("wechatpay-merchant", fields.get("signature", ""), message)
+        ):
+            return 401, {"code": "SIGN_ERROR", "message": "签名错误"}
+        route = urlsplit(path).path
+        if method == "POST" and route == "/v3/pay/transactions/native":
+            order = json.loads(body)
+            self.trades[("wechatpay", order["out_trade_no"])] = {
+                "state": "pending",
+                "amount": order["amount"]["total"],
+                "currency": order["amount"]["currency"],
+                "notify_url": order["notify_url"],
+                "txn": "4200" + secrets.token_hex(12),
+            }
+            return 200, {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(6)}"}
+        if method == "GET" and route.startswith("/v3/pay/transactions/out-trade-no/"):
+            trade = self.trades.get(("wechatpay", route.rsplit("/", 1)[1]))
+            if trade is None:
+                return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+            answer = {
+                "mchid": self.mchid,
+                "out_trade_no": route.rsplit("/", 1)[1],
+                "trade_state": {"pending": "NOTPAY", "paid": "SUCCESS", "closed": "CLOSED"}[trade["state"]],
+            }
+            if trade["state"] == "paid":
+                answer.update(
+                    transaction_id=trade["txn"],
+                    amount={"total": trade["amount"], "payer_total": trade["amount"], "currency": trade["currency"]},
+                )
+            return 200, answer
+        if method == "POST" and route == "/v3/refund/domestic/refunds":
+            request = json.loads(body)
+            self.refunds.append({"gateway": "wechatpay", **request})
+            return 200, {"refund_id": "5030" + secrets.token_hex(10), "out_refund_no": request["out_refund_no"]}
+        return 404, {"code": "NOT_FOUND", "message": "no such API"}
+
+    def wechatpay_headers(self, body: bytes) -> dict[str, str]:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        return {
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Serial": self.platform_serial,
+            "Wechatpay-Signature": sign(
+                f"wechatpay-{self.signing_key}", f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+            ),
+        }
+
+    # --- Alipay OpenAPI --------------------------------------------------------------------------------------
+    def alipay(self, body: bytes) -> str:
+        params = dict(parse_qsl(body.decode()))
+        node = params.get("method", "").replace(".", "_") + "_response"
+        content = "&".join(
+            f"{k}={v}" for k, v in sorted(params.items()) if k not in ("sign", "sign_type") and v not in ("", None)
+        )
+        if params.get("app_id") != self.alipay_app_id or not verify(
+            "alipay-app", params.get("sign", ""), content.encode()
+        ):
+            answer = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
+            return json.dumps({node: answer}, ensure_ascii=False)
+        biz = json.loads(params["biz_content"])
+        trade = self.trades.get(("alipay", biz["out_trade_no"]))
+        if trade is None:
+            answer = {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.TRADE_NOT_EXIST",
+                "sub_msg": "交易不存在",
+            }
+        elif params["method"] == "alipay.trade.query":
+            answer = {
+                "code": "10000",
+                "msg": "Success",
+                "out_trade_no": biz["out_trade_no"],
+                "trade_no": trade["txn"],
+                "trade_status": {"pending": "WAIT_BUYER_PAY", "paid": "TRADE_SUCCESS", "closed": "TRADE_CLOSED"}[
+                    trade["state"]
+                ],
+                "total_amount": trade["amount"],
+            }
+        elif params["method"] == "alipay.trade.refund":
+            self.refunds.append({"gateway": "alipay", **biz})
+            answer = {"code": "10000", "msg": "Success", "fund_change": "Y", "refund_fee": biz["refund_amount"]}
+        else:
+            answer = {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"}
+        raw = json.dumps(answer, ensure_ascii=False, indent=1)  # signed as sent, whitespace and all
+        return f'{{"{node}":{raw},"sign":"{sign(f"alipay-{self.signing_key}", raw.encode())}"}}'
+
+    def open_alipay_trade(self, reference: str, amount: str) -> None:
+        """The customer opened the pay page: from now on Alipay knows the trade."""
+        self.trades[("alipay", reference)] = {
+            "state": "pending",
+            "amount": amount,
+            "txn": "2026" + secrets.token_hex(8),
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def _answer(self):
+        platforms = self.server.platforms
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        platforms.received.append((self.path, body.decode()))
+        if self.path.startswith("/v3/"):
+            status, answer = platforms.wechatpay(self.command, self.path, self.headers, body)
+            payload = json.dumps(answer, ensure_ascii=False).encode()
+            headers = platforms.wechatpay_headers(payload) if status < 400 else {}
+        else:
+            status, payload, headers = 200, platforms.alipay(body).encode(), {}
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json;charset=utf-8", **headers}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(platforms: Platforms):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.platforms = platforms
+    platforms.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,0 +1,132 @@
+"""Live WeChat Pay and Alipay calls (PAYMENTS_SANDBOX=false) against their platforms played on a local HTTP
+server: starting a payment, asking about a stale one, refunding — and not believing a forged answer."""
+
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import time_machine
+
+from orders.models import Order
+from payments.models import Payment, PaymentEvent
+from payments.services import payment_query_stale, payment_refund
+from tests.factories import UserFactory
+from tests.payments.gateway_platforms import Platforms, private_pem, public_pem, serve
+
+
+@pytest.fixture
+def platforms(settings):
+    platforms = Platforms()
+    server = serve(platforms)
+    settings.PAYMENTS_SANDBOX = False
+    settings.WECHATPAY_API_URL = platforms.url
+    settings.WECHATPAY_MCHID = platforms.mchid
+    settings.WECHATPAY_MCH_PRIVATE_KEY = private_pem("wechatpay-merchant")
+    settings.WECHATPAY_MCH_SERIAL = platforms.merchant_serial
+    settings.WECHATPAY_PLATFORM_CERT = public_pem("wechatpay-platform")
+    settings.WECHATPAY_PLATFORM_SERIAL = platforms.platform_serial
+    settings.ALIPAY_GATEWAY_URL = f"{platforms.url}/gateway.do"
+    settings.ALIPAY_APP_ID = platforms.alipay_app_id
+    settings.ALIPAY_APP_PRIVATE_KEY = private_pem("alipay-app")
+    settings.ALIPAY_PUBLIC_KEY = public_pem("alipay-platform")
+    yield platforms
+    server.shutdown()
+    server.server_close()
+
+
+def start(api, number, gateway):
+    response = api.post(f"/api/v1/orders/{number}/payments/", {"gateway": gateway}, format="json")
+    assert response.status_code == 201, response.json()
+    return Payment.objects.get(reference=response.json()["reference"]), response.json()
+
+
+def query_later(payment):
+    with time_machine.travel(payment.created_at + timedelta(minutes=30)):
+        return payment_query_stale()
+
+
+@pytest.mark.django_db
+def test_wechatpay_native_order_query_and_refund(api, order, platforms):
+    payment, body = start(api, order["number"], "wechatpay")
+    trade = platforms.trades[("wechatpay", payment.reference)]
+    assert body["action"]["code_url"].startswith("weixin://wxpay/bizpayurl")
+    assert trade["amount"] == int(payment.amount * 100) and trade["currency"] == "CNY"
+    assert trade["notify_url"].endswith("/api/v1/payments/callbacks/wechatpay/")
+
+    assert query_later(payment) == 0  # NOTPAY: nothing final yet
+    assert Order.objects.get(number=order["number"]).status == "pending"
+    platforms.pay("wechatpay", payment.reference)
+    assert query_later(payment) == 1
+    payment.refresh_from_db()
+    assert (payment.status, payment.gateway_txn_id) == ("paid", trade["txn"])
+    assert Order.objects.get(number=order["number"]).status == "confirmed"
+
+    refund = payment_refund(payment=payment, amount=Decimal("10.00"), user=UserFactory(group="Finance"))
+    [sent] = platforms.refunds
+    assert sent["amount"] == {"refund": 1000, "total": int(payment.amount * 100), "currency": "CNY"}
+    assert sent["out_refund_no"] and refund.gateway_refund_id.startswith("5030")
+
+
+@pytest.mark.django_db
+def test_a_forged_wechatpay_answer_is_not_believed(api, order, platforms):
+    payment, _body = start(api, order["number"], "wechatpay")
+    platforms.pay("wechatpay", payment.reference)
+    platforms.signing_key = "impostor"  # someone between us and WeChat Pay answers "SUCCESS"
+    assert query_later(payment) == 0
+    payment.refresh_from_db()
+    assert payment.status == "pending" and Order.objects.get(number=order["number"]).status == "pending"
+    assert not PaymentEvent.objects.filter(payment=payment, kind="query").exists()
+
+
+@pytest.mark.django_db
+def test_wechatpay_refuses_a_request_we_signed_with_the_wrong_key(api, order, platforms, settings):
+    settings.WECHATPAY_MCH_PRIVATE_KEY = private_pem("someone-else")
+    response = api.post(f"/api/v1/orders/{order['number']}/payments/", {"gateway": "wechatpay"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
+    assert "SIGN_ERROR" in response.json()["detail"] and not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_alipay_query_and_refund(api, order, platforms):
+    payment, body = start(api, order["number"], "alipay")
+    url = urlsplit(body["action"]["url"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{platforms.url}/gateway.do"
+    assert dict(parse_qsl(url.query))["method"] == "alipay.trade.page.pay"
+
+    assert query_later(payment) == 0  # ACQ.TRADE_NOT_EXIST: the customer has not opened the page
+    platforms.open_alipay_trade(payment.reference, f"{payment.amount:.2f}")
+    assert query_later(payment) == 0  # WAIT_BUYER_PAY
+    platforms.pay("alipay", payment.reference)
+    assert query_later(payment) == 1
+    assert Order.objects.get(number=order["number"]).status == "confirmed"
+
+    payment.refresh_from_db()
+    refund = payment_refund(payment=payment, amount=Decimal("5.50"), user=UserFactory(group="Finance"))
+    [sent] = platforms.refunds
+    assert (sent["out_trade_no"], sent["refund_amount"], sent["out_request_no"]) == (
+        payment.reference,
+        "5.50",
+        refund.gateway_refund_id,
+    )
+
+
+@pytest.mark.django_db
+def test_a_forged_alipay_answer_is_not_believed(api, order, platforms):
+    payment, _body = start(api, order["number"], "alipay")
+    platforms.open_alipay_trade(payment.reference, f"{payment.amount:.2f}")
+    platforms.pay("alipay", payment.reference)
+    platforms.signing_key = "impostor"
+    assert query_later(payment) == 0
+    payment.refresh_from_db()
+    assert payment.status == "pending" and Order.objects.get(number=order["number"]).status == "pending"
+
+
+@pytest.mark.django_db
+def test_live_mode_without_merchant_keys_says_what_is_missing(api, order, settings):
+    settings.PAYMENTS_SANDBOX = False
+    settings.WECHATPAY_MCH_PRIVATE_KEY = ""
+    response = api.post(f"/api/v1/orders/{order['number']}/payments/", {"gateway": "wechatpay"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
+    assert "WECHATPAY_MCH_PRIVATE_KEY" in response.json()["detail"]
+    assert not Payment.objects.exists()
