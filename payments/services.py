@@ -258,6 +258,13 @@ def payment_apply_callback(
     payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
     if payment is None:
         return reject("unknown reference")
+    if n.outcome == "approved":  # PayPal: the buyer approved; the money moves when we capture
+        try:
+            n = adapter.capture(n)
+        except GatewayError as exc:
+            return reject(f"capture failed: {exc}")  # PayPal resends the approval: the capture is retried
+        event.gateway_txn_id = n.gateway_txn_id
+        event.save(update_fields=["gateway_txn_id"])
     return _apply(payment, n, event, actor or f"gateway:{gateway}")
 
 
@@ -291,7 +298,7 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
     for payment in stale:
         adapter = get_gateway(payment.gateway)
         try:
-            n = adapter.query(reference=payment.reference)
+            n = adapter.query(reference=payment.reference, action=payment.action)
         except GatewayError as exc:
             logger.warning("query of %s failed: %s", payment.reference, exc)
             continue

@@ -182,6 +182,11 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID", default="WH-SANDBOX-0000000000")
 PAYPAL_WEBHOOK_CERT = env("PAYPAL_WEBHOOK_CERT", default="")  # PayPal's signing certificate (PEM)
+PAYPAL_CLIENT_ID = env("PAYPAL_CLIENT_ID", default="")
+PAYPAL_CLIENT_SECRET = env("PAYPAL_CLIENT_SECRET", default="")
+PAYPAL_API_URL = env("PAYPAL_API_URL", default="https://api-m.paypal.com")  # sandbox: https://api-m.sandbox.paypal.com
+PAYPAL_RETURN_URL = env("PAYPAL_RETURN_URL", default="")  # the storefront page PayPal sends the buyer back to
+PAYPAL_CANCEL_URL = env("PAYPAL_CANCEL_URL", default="")
 
 # --- Fulfilment -------------------------------------------------------------------------------------------
 TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)

@@ -83,9 +83,9 @@ class AlipayGateway(SandboxLedgerMixin):
         url = SANDBOX_GATEWAY_URL if self.sandbox else settings.ALIPAY_GATEWAY_URL
         return {"type": "redirect", "url": f"{url}?{urlencode(params)}"}
 
-    def query(self, *, reference: str) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         if self.sandbox:
-            return super().query(reference=reference)
+            return super().query(reference=reference, action=action)
         try:
             data = self._api("alipay.trade.query", {"out_trade_no": reference})
         except GatewayRefused as exc:

@@ -10,24 +10,28 @@ import json
 import secrets
 import uuid
 import zlib
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 
 from . import keys
 from .base import (
     GatewayNotConfigured,
+    GatewayRefused,
     MalformedNotification,
     Notification,
     PaymentRequest,
     SignatureInvalid,
     SignedRequest,
     StaleNotification,
+    http_call,
 )
-from .sandbox import SandboxLedgerMixin
+from .sandbox import SandboxLedgerMixin, sandbox_txn_id
 
 
 class PayPalGateway(SandboxLedgerMixin):
@@ -40,14 +44,150 @@ class PayPalGateway(SandboxLedgerMixin):
 
     def create(self, request: PaymentRequest) -> dict:
         """A PayPal order; the storefront sends the customer to its approve URL."""
-        if not self.sandbox:
-            raise GatewayNotConfigured("live PayPal ordering (POST /v2/checkout/orders) is not wired yet")
-        order_id = secrets.token_hex(8).upper()
-        return {
-            "type": "redirect",
-            "paypal_order_id": order_id,
-            "approve_url": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
+        if self.sandbox:
+            order_id = secrets.token_hex(8).upper()
+            return {
+                "type": "redirect",
+                "paypal_order_id": order_id,
+                "approve_url": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
+            }
+        unit = {
+            "custom_id": request.reference,
+            "invoice_id": request.reference,
+            "description": request.description,
+            "amount": {"currency_code": request.currency, "value": f"{request.amount:.2f}"},
         }
+        order = {"intent": "CAPTURE", "purchase_units": [unit]}
+        if settings.PAYPAL_RETURN_URL:
+            order["payment_source"] = {
+                "paypal": {
+                    "experience_context": {
+                        "return_url": settings.PAYPAL_RETURN_URL,
+                        "cancel_url": settings.PAYPAL_CANCEL_URL or settings.PAYPAL_RETURN_URL,
+                    }
+                }
+            }
+        data = self._api("POST", "/v2/checkout/orders", order, request_id=f"create-{request.reference}")
+        approve = next(
+            (link["href"] for link in data.get("links", []) if link["rel"] in ("approve", "payer-action")), ""
+        )
+        return {"type": "redirect", "paypal_order_id": data["id"], "approve_url": approve}
+
+    def capture(self, approved: Notification) -> Notification:
+        """The buyer approved the order (CHECKOUT.ORDER.APPROVED): take the money. Idempotent per payment,
+        so a resent approval captures once."""
+        if self.sandbox:
+            return replace(
+                approved,
+                outcome="success",
+                event_type="capture:COMPLETED",
+                gateway_txn_id=sandbox_txn_id(self.name, approved.reference),
+            )
+        data = self._api(
+            "POST",
+            f"/v2/checkout/orders/{approved.gateway_txn_id}/capture",
+            {},
+            request_id=f"capture-{approved.reference}",
+        )
+        return self._captured(data, approved.reference)
+
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+        if self.sandbox:
+            return super().query(reference=reference, action=action)
+        order_id = (action or {}).get("paypal_order_id")
+        if not order_id:
+            return None
+        data = self._api("GET", f"/v2/checkout/orders/{order_id}")
+        if data.get("status") == "APPROVED":  # approved but the webhook never came: capture now
+            data = self._api("POST", f"/v2/checkout/orders/{order_id}/capture", {}, request_id=f"capture-{reference}")
+        if data.get("status") not in ("COMPLETED", "VOIDED"):
+            return None
+        return self._captured(data, reference)
+
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+        if self.sandbox:
+            return super().refund(
+                reference=reference,
+                gateway_txn_id=gateway_txn_id,
+                amount=amount,
+                currency=currency,
+                refund_id=refund_id,
+                total=total,
+            )
+        data = self._api(
+            "POST",
+            f"/v2/payments/captures/{gateway_txn_id}/refund",
+            {"amount": {"value": f"{amount:.2f}", "currency_code": currency}, "invoice_id": refund_id},
+            request_id=refund_id,
+        )
+        return data["id"]
+
+    def _captured(self, order: dict, reference: str) -> Notification:
+        try:
+            unit = order["purchase_units"][0]
+            captures = (unit.get("payments") or {}).get("captures") or []
+            capture = captures[0] if captures else {}
+            amount = capture.get("amount") or unit["amount"]
+            common = {
+                "reference": capture.get("custom_id") or unit.get("custom_id") or reference,
+                "gateway_txn_id": capture.get("id", ""),
+                "amount": Decimal(amount["value"]),
+                "currency": amount["currency_code"],
+            }
+        except (KeyError, IndexError, TypeError, InvalidOperation) as exc:
+            raise MalformedNotification(f"bad PayPal order: {exc}") from exc
+        status = capture.get("status") or order.get("status", "")
+        if status == "COMPLETED":
+            return Notification(outcome="success", event_type="capture:COMPLETED", **common)
+        if status in ("DECLINED", "FAILED", "VOIDED"):
+            return Notification(outcome="failure", definitive=True, event_type=f"capture:{status}", **common)
+        return Notification(outcome="ignored", event_type=f"capture:{status}", **common)  # PENDING review
+
+    def _api(self, method: str, path: str, payload: dict | None = None, request_id: str = "") -> dict:
+        """A call to PayPal's REST API with an OAuth token (cached until it expires); PayPal-Request-Id
+        makes retried writes idempotent."""
+        headers = {"Content-Type": "application/json", "Prefer": "return=representation"}
+        if request_id:
+            headers["PayPal-Request-Id"] = request_id
+        url = settings.PAYPAL_API_URL.rstrip("/") + path
+        for attempt in range(2):
+            headers["Authorization"] = f"Bearer {self._token(fresh=attempt > 0)}"
+            response = http_call(method, url, json=payload, headers=headers)
+            if response.status_code != 401:
+                break
+        try:
+            data = response.json() if response.content else {}
+        except ValueError as exc:
+            raise MalformedNotification(f"PayPal answered {path} with something unreadable") from exc
+        if response.status_code >= 400:
+            issue = ((data.get("details") or [{}])[0]).get("issue") or data.get("name", "")
+            error = GatewayRefused(f"PayPal {issue}: {data.get('message', '')}", issue)
+            error.transient = response.status_code >= 500
+            raise error
+        return data
+
+    def _token(self, *, fresh: bool = False) -> str:
+        if not (settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET):
+            raise GatewayNotConfigured("live PayPal needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET")
+        key = f"paypal:token:{settings.PAYPAL_CLIENT_ID}"
+        token = None if fresh else cache.get(key)
+        if token is None:
+            response = http_call(
+                "POST",
+                settings.PAYPAL_API_URL.rstrip("/") + "/v1/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET),
+            )
+            try:
+                data = response.json()
+            except ValueError:
+                data = {}
+            if response.status_code != 200:
+                error = data.get("error", "invalid_client")
+                raise GatewayRefused(f"PayPal refused our credentials: {error} ({response.status_code})", error)
+            token = data["access_token"]
+            cache.set(key, token, max(int(data.get("expires_in", 0)) - 60, 60))
+        return token
 
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         h = {k.lower(): v for k, v in headers.items()}
@@ -71,14 +211,19 @@ class PayPalGateway(SandboxLedgerMixin):
             event = json.loads(body)
             kind = event["event_type"]
             resource = event["resource"]
+            if kind == "CHECKOUT.ORDER.APPROVED":
+                unit = resource["purchase_units"][0]
+                resource = {**resource, "custom_id": unit.get("custom_id", ""), "amount": unit["amount"]}
             common = {
                 "reference": resource.get("custom_id", ""),
                 "event_type": kind,
                 "amount": Decimal(resource["amount"]["value"]),
                 "currency": resource["amount"]["currency_code"],
             }
-        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, InvalidOperation) as exc:
             raise MalformedNotification(f"bad event: {exc}") from exc
+        if kind == "CHECKOUT.ORDER.APPROVED":  # the resource is the order: capture it (services call capture())
+            return Notification(outcome="approved", gateway_txn_id=resource.get("id", ""), **common)
         if kind == "PAYMENT.CAPTURE.COMPLETED":
             return Notification(outcome="success", gateway_txn_id=resource.get("id", ""), **common)
         if kind == "PAYMENT.CAPTURE.DENIED":

@@ -1,7 +1,7 @@
 """The sandbox gateways' own memory: what each knows of a payment, for queries and refunds.
 
 In production these calls go to the gateway's HTTP API: Stripe's refunds, WeChat Pay's and Alipay's
-queries and refunds are wired; PayPal's are not yet.
+queries and refunds, PayPal's orders, captures and refunds are wired; Stripe's query is not yet.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ class SandboxLedgerMixin:
 
         return settings.PAYMENTS_SANDBOX
 
-    def query(self, *, reference: str) -> Notification | None:
-        """The gateway's view of a payment; None while it has nothing final to say."""
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+        """The gateway's view of a payment (`action`: what create() returned); None while it has nothing
+        final to say."""
         if not self.sandbox:
             raise GatewayNotConfigured(f"live {self.name} order queries are not wired yet")
         from payments.models import SandboxTransaction

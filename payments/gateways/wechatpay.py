@@ -68,9 +68,9 @@ class WeChatPayGateway(SandboxLedgerMixin):
             )["code_url"]
         return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
-    def query(self, *, reference: str) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         if self.sandbox:
-            return super().query(reference=reference)
+            return super().query(reference=reference, action=action)
         try:
             data = self._api("GET", f"/v3/pay/transactions/out-trade-no/{reference}?mchid={settings.WECHATPAY_MCHID}")
         except GatewayRefused as exc:

@@ -1,8 +1,9 @@
-"""WeChat Pay API v3 and Alipay's OpenAPI gateway, played on a real local HTTP server.
+"""WeChat Pay API v3, Alipay's OpenAPI gateway and PayPal's REST API, played on a real local HTTP server.
 
 Each checks the merchant's request signature the way its platform documents it (written here apart from the
 adapters), keeps its own view of each payment, and signs its answers with its own key: WeChat Pay in
-`Wechatpay-*` headers over `timestamp\\nnonce\\nbody\\n`, Alipay over the raw JSON of `<method>_response`."""
+`Wechatpay-*` headers over `timestamp\\nnonce\\nbody\\n`, Alipay over the raw JSON of `<method>_response`;
+PayPal answers over TLS only, behind OAuth client credentials, and signs its webhooks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 import secrets
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -174,13 +176,100 @@ class Platforms:
             "txn": "2026" + secrets.token_hex(8),
         }
 
+    # --- PayPal REST --------------------------------------------------------------------------------------------
+    paypal_client: tuple[str, str] = ("paypal-client-id", "paypal-client-secret")
+    paypal_tokens_issued: int = 0
+    paypal_token: str | None = None  # the one access token PayPal accepts right now
+    paypal_request_ids: dict = field(default_factory=dict)  # PayPal-Request-Id -> the answer given
+
+    def paypal(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict]:
+        if path == "/v1/oauth2/token":
+            expected = "Basic " + base64.b64encode(":".join(self.paypal_client).encode()).decode()
+            if headers.get("Authorization") != expected or b"grant_type=client_credentials" not in body:
+                return 401, {"error": "invalid_client"}
+            self.paypal_tokens_issued += 1
+            self.paypal_token = f"A21AA{secrets.token_hex(8)}"
+            return 200, {"access_token": self.paypal_token, "token_type": "Bearer", "expires_in": 32400}
+        if not self.paypal_token or headers.get("Authorization") != f"Bearer {self.paypal_token}":
+            return 401, {"name": "AUTHENTICATION_FAILURE", "message": "token expired"}
+        request_id = headers.get("PayPal-Request-Id")
+        if request_id and request_id in self.paypal_request_ids:
+            return self.paypal_request_ids[request_id]
+        answer = self._paypal(method, path, json.loads(body) if body else {})
+        if request_id and answer[0] < 400:
+            self.paypal_request_ids[request_id] = answer
+        return answer
+
+    def _paypal(self, method, path, payload):
+        if method == "POST" and path == "/v2/checkout/orders":
+            unit = payload["purchase_units"][0]
+            order_id = secrets.token_hex(8).upper()
+            self.trades[("paypal", unit["custom_id"])] = {"state": "pending", "order_id": order_id, "unit": unit}
+            link = {"rel": "payer-action", "href": f"https://www.paypal.com/checkoutnow?token={order_id}"}
+            return 201, {"id": order_id, "status": "PAYER_ACTION_REQUIRED", "links": [link]}
+        trade = next(
+            (
+                t
+                for (g, _r), t in self.trades.items()
+                if g == "paypal" and (t["order_id"] in path or t.get("capture_id", "-") in path)
+            ),
+            None,
+        )
+        if trade is None:
+            return 404, {"name": "RESOURCE_NOT_FOUND", "details": [{"issue": "INVALID_RESOURCE_ID"}]}
+        if method == "GET":
+            return 200, self._paypal_order(trade)
+        if path.endswith("/capture"):
+            if trade["state"] != "approved":
+                return 422, {"name": "UNPROCESSABLE_ENTITY", "details": [{"issue": "ORDER_NOT_APPROVED"}]}
+            trade.update(state="paid", capture_id=secrets.token_hex(8).upper())
+            return 201, self._paypal_order(trade)
+        if path.endswith("/refund"):
+            self.refunds.append({"gateway": "paypal", "capture_id": path.split("/")[-2], **payload})
+            return 201, {"id": secrets.token_hex(8).upper(), "status": "COMPLETED"}
+        return 404, {"name": "RESOURCE_NOT_FOUND"}
+
+    def _paypal_order(self, trade):
+        status = {"pending": "PAYER_ACTION_REQUIRED", "approved": "APPROVED", "paid": "COMPLETED"}[trade["state"]]
+        unit = dict(trade["unit"])
+        if trade["state"] == "paid":
+            capture = {"id": trade["capture_id"], "status": "COMPLETED", "amount": unit["amount"]}
+            unit["payments"] = {"captures": [{**capture, "custom_id": unit["custom_id"]}]}
+        return {"id": trade["order_id"], "intent": "CAPTURE", "status": status, "purchase_units": [unit]}
+
+    def paypal_approval_webhook(self, reference: str, webhook_id: str) -> tuple[dict, bytes]:
+        """The buyer approved: the CHECKOUT.ORDER.APPROVED webhook PayPal sends, signed as PayPal signs."""
+        trade = self.trades[("paypal", reference)]
+        trade["state"] = "approved"
+        body = json.dumps(
+            {
+                "id": "WH-" + secrets.token_hex(8).upper(),
+                "event_type": "CHECKOUT.ORDER.APPROVED",
+                "resource_type": "checkout-order",
+                "resource": self._paypal_order(trade),
+            }
+        ).encode()
+        tid = secrets.token_hex(8)
+        ttime = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        message = f"{tid}|{ttime}|{webhook_id}|{zlib.crc32(body)}".encode()
+        return {
+            "Content-Type": "application/json",
+            "PAYPAL-TRANSMISSION-ID": tid,
+            "PAYPAL-TRANSMISSION-TIME": ttime,
+            "PAYPAL-TRANSMISSION-SIG": sign("paypal-webhook", message),
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+        }, body
+
 
 class _Handler(BaseHTTPRequestHandler):
     def _answer(self):
         platforms = self.server.platforms
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         platforms.received.append((self.path, body.decode()))
-        if self.path.startswith("/v3/"):
+        if self.path.startswith("/paypal/"):
+            status, answer = platforms.paypal(self.command, self.path.removeprefix("/paypal"), self.headers, body)
+            payload, headers = json.dumps(answer).encode(), {}
+        elif self.path.startswith("/v3/"):
             status, answer = platforms.wechatpay(self.command, self.path, self.headers, body)
             payload = json.dumps(answer, ensure_ascii=False).encode()
             headers = platforms.wechatpay_headers(payload) if status < 400 else {}

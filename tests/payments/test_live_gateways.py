@@ -1,4 +1,4 @@
-"""Live WeChat Pay and Alipay calls (PAYMENTS_SANDBOX=false) against their platforms played on a local HTTP
+"""Live WeChat Pay, Alipay and PayPal calls (PAYMENTS_SANDBOX=false) against their platforms played on a local HTTP
 server: starting a payment, asking about a stale one, refunding — and not believing a forged answer."""
 
 from datetime import timedelta
@@ -30,6 +30,9 @@ def platforms(settings):
     settings.ALIPAY_APP_ID = platforms.alipay_app_id
     settings.ALIPAY_APP_PRIVATE_KEY = private_pem("alipay-app")
     settings.ALIPAY_PUBLIC_KEY = public_pem("alipay-platform")
+    settings.PAYPAL_API_URL = f"{platforms.url}/paypal"
+    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET = platforms.paypal_client
+    settings.PAYPAL_WEBHOOK_CERT = public_pem("paypal-webhook")
     yield platforms
     server.shutdown()
     server.server_close()
@@ -130,3 +133,55 @@ def test_live_mode_without_merchant_keys_says_what_is_missing(api, order, settin
     assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
     assert "WECHATPAY_MCH_PRIVATE_KEY" in response.json()["detail"]
     assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_paypal_order_approval_capture_and_refund(api, client, order, platforms, settings):
+    payment, body = start(api, order["number"], "paypal")
+    trade = platforms.trades[("paypal", payment.reference)]
+    assert body["action"]["paypal_order_id"] == trade["order_id"] and trade["order_id"] in body["action"]["approve_url"]
+    assert trade["unit"]["amount"] == {"currency_code": "CNY", "value": f"{payment.amount:.2f}"}
+
+    headers, webhook = platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    content_type = headers.pop("Content-Type")
+    for _ in range(2):  # PayPal resends the approval: one capture, one confirmation
+        response = client.post(
+            "/api/v1/payments/callbacks/paypal/", webhook, content_type=content_type, headers=headers
+        )
+        assert response.status_code == 200, response.content
+    payment.refresh_from_db()
+    assert (payment.status, payment.gateway_txn_id) == ("paid", trade["capture_id"])
+    assert Order.objects.get(number=order["number"]).status == "confirmed"
+    assert len([k for k in platforms.paypal_request_ids if k.startswith("capture-")]) == 1
+
+    refund = payment_refund(payment=payment, amount=Decimal("20.00"), user=UserFactory(group="Finance"))
+    [sent] = platforms.refunds
+    assert (sent["capture_id"], sent["amount"]) == (trade["capture_id"], {"value": "20.00", "currency_code": "CNY"})
+    assert refund.gateway_refund_id and platforms.paypal_tokens_issued == 1  # one OAuth token for every call
+
+
+@pytest.mark.django_db
+def test_paypal_approval_whose_webhook_was_lost_is_captured_by_the_stale_query(api, order, platforms, settings):
+    payment, _body = start(api, order["number"], "paypal")
+    assert query_later(payment) == 0  # the buyer has not approved yet
+    platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)  # ... and it never arrives
+    assert query_later(payment) == 1
+    payment.refresh_from_db()
+    assert payment.status == "paid" and Order.objects.get(number=order["number"]).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_an_expired_paypal_token_is_renewed(api, order, platforms, settings):
+    payment, _body = start(api, order["number"], "paypal")
+    platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    platforms.paypal_token = None  # PayPal expired our cached token early
+    assert query_later(payment) == 1
+    assert platforms.paypal_tokens_issued == 2
+
+
+@pytest.mark.django_db
+def test_paypal_refuses_wrong_client_credentials(api, order, platforms, settings):
+    settings.PAYPAL_CLIENT_SECRET = "not-our-secret"
+    response = api.post(f"/api/v1/orders/{order['number']}/payments/", {"gateway": "paypal"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
+    assert "invalid_client" in response.json()["detail"] and not Payment.objects.exists()
