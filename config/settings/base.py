@@ -180,6 +180,7 @@ WECHATPAY_MCH_SERIAL = env("WECHATPAY_MCH_SERIAL", default="")  # serial of our 
 WECHATPAY_API_URL = env("WECHATPAY_API_URL", default="https://api.mch.weixin.qq.com")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_URL = env("STRIPE_API_URL", default="https://api.stripe.com")
 PAYPAL_WEBHOOK_ID = env("PAYPAL_WEBHOOK_ID", default="WH-SANDBOX-0000000000")
 PAYPAL_WEBHOOK_CERT = env("PAYPAL_WEBHOOK_CERT", default="")  # PayPal's signing certificate (PEM)
 PAYPAL_CLIENT_ID = env("PAYPAL_CLIENT_ID", default="")

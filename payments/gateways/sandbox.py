@@ -1,7 +1,6 @@
 """The sandbox gateways' own memory: what each knows of a payment, for queries and refunds.
 
-In production these calls go to the gateway's HTTP API: Stripe's refunds, WeChat Pay's and Alipay's
-queries and refunds, PayPal's orders, captures and refunds are wired; Stripe's query is not yet.
+With PAYMENTS_SANDBOX=false each gateway overrides query() and refund() with calls to its own API.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from django.http import HttpResponse, JsonResponse
 
 from . import keys
 from .base import (
+    GatewayNotConfigured,
+    GatewayRefused,
     MalformedNotification,
     Notification,
     PaymentRequest,
@@ -42,15 +44,41 @@ class StripeGateway(SandboxLedgerMixin):
                 "payment_intent": intent_id,
                 "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
             }
-        intent = stripe.PaymentIntent.create(
-            api_key=settings.STRIPE_SECRET_KEY,
-            amount=cents(request.amount),
-            currency=request.currency.lower(),
-            description=request.description,
-            metadata={"reference": request.reference},
-            idempotency_key=f"create-{request.reference}",
+        intent = self._call(
+            lambda client: client.v1.payment_intents.create(
+                {
+                    "amount": cents(request.amount),
+                    "currency": request.currency.lower(),
+                    "description": request.description,
+                    "metadata": {"reference": request.reference},
+                },
+                {"idempotency_key": f"create-{request.reference}"},
+            )
         )
         return {"type": "client_secret", "payment_intent": intent.id, "client_secret": intent.client_secret}
+
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+        if self.sandbox:
+            return super().query(reference=reference, action=action)
+        intent_id = (action or {}).get("payment_intent")
+        if not intent_id:
+            return None
+        intent = self._call(lambda client: client.v1.payment_intents.retrieve(intent_id)).to_dict()
+        status = intent["status"]
+        common = {
+            "reference": (intent.get("metadata") or {}).get("reference", reference),
+            "event_type": f"query:{status}",
+            "gateway_txn_id": intent["id"],
+            "amount": from_cents(intent["amount"]),
+            "currency": intent["currency"].upper(),
+        }
+        if status == "succeeded":
+            return Notification(outcome="success", **common)
+        if status == "canceled":
+            return Notification(outcome="failure", definitive=True, **common)
+        if status == "requires_payment_method" and intent.get("last_payment_error"):
+            return Notification(outcome="failure", definitive=False, **common)  # the customer may retry
+        return None
 
     def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         if self.sandbox:
@@ -62,13 +90,24 @@ class StripeGateway(SandboxLedgerMixin):
                 refund_id=refund_id,
                 total=total,
             )
-        refund = stripe.Refund.create(
-            api_key=settings.STRIPE_SECRET_KEY,
-            payment_intent=gateway_txn_id,
-            amount=cents(amount),
-            idempotency_key=refund_id,
+        refund = self._call(
+            lambda client: client.v1.refunds.create(
+                {"payment_intent": gateway_txn_id, "amount": cents(amount)}, {"idempotency_key": refund_id}
+            )
         )
         return refund.id
+
+    def _call(self, request):
+        """One call through the official client; Stripe's errors become ours (network trouble is transient)."""
+        if not settings.STRIPE_SECRET_KEY:
+            raise GatewayNotConfigured("live Stripe needs STRIPE_SECRET_KEY")
+        client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_URL})
+        try:
+            return request(client)
+        except stripe.StripeError as exc:
+            error = GatewayRefused(f"Stripe: {exc.user_message or exc}", exc.code or "")
+            error.transient = isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) >= 500
+            raise error from exc
 
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         header = {k.lower(): v for k, v in headers.items()}.get("stripe-signature", "")

@@ -180,7 +180,7 @@ class Platforms:
     paypal_client: tuple[str, str] = ("paypal-client-id", "paypal-client-secret")
     paypal_tokens_issued: int = 0
     paypal_token: str | None = None  # the one access token PayPal accepts right now
-    paypal_request_ids: dict = field(default_factory=dict)  # PayPal-Request-Id -> the answer given
+    paypal_request_ids: dict = field(default_factory=dict)  # PayPal-Request-Id / Idempotency-Key -> the answer
 
     def paypal(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict]:
         if path == "/v1/oauth2/token":
@@ -260,13 +260,62 @@ class Platforms:
             "PAYPAL-AUTH-ALGO": "SHA256withRSA",
         }, body
 
+    # --- Stripe API (form-encoded requests, as the official client sends them) ----------------------------------
+    stripe_key: str = "sk_test_shop"
+
+    def stripe(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict]:
+        if headers.get("Authorization") != f"Bearer {self.stripe_key}":
+            return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
+        params = dict(parse_qsl(body.decode()))
+        request_id = headers.get("Idempotency-Key")
+        if request_id and request_id in self.paypal_request_ids:
+            return self.paypal_request_ids[request_id]
+        if method == "POST" and path == "/v1/payment_intents":
+            intent_id = "pi_" + secrets.token_hex(12)
+            reference = params["metadata[reference]"]
+            self.trades[("stripe", reference)] = {"state": "pending", "id": intent_id, **params}
+            answer = 200, self._intent(self.trades[("stripe", reference)])
+        elif method == "GET" and path.startswith("/v1/payment_intents/"):
+            trade = next(
+                (t for (g, _r), t in self.trades.items() if g == "stripe" and t["id"] == path.split("/")[3]), None
+            )
+            if trade is None:
+                return 404, {
+                    "error": {"type": "invalid_request_error", "code": "resource_missing", "message": "No such"}
+                }
+            answer = 200, self._intent(trade)
+        elif method == "POST" and path == "/v1/refunds":
+            self.refunds.append({"gateway": "stripe", **params})
+            answer = 200, {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": int(params["amount"])}
+        else:
+            return 404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
+        if request_id:
+            self.paypal_request_ids[request_id] = answer
+        return answer
+
+    def _intent(self, trade):
+        status = {"pending": "requires_payment_method", "paid": "succeeded", "closed": "canceled"}[trade["state"]]
+        return {
+            "id": trade["id"],
+            "object": "payment_intent",
+            "amount": int(trade["amount"]),
+            "currency": trade["currency"],
+            "status": status,
+            "client_secret": f"{trade['id']}_secret_x",
+            "metadata": {"reference": trade["metadata[reference]"]},
+            "last_payment_error": None,
+        }
+
 
 class _Handler(BaseHTTPRequestHandler):
     def _answer(self):
         platforms = self.server.platforms
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         platforms.received.append((self.path, body.decode()))
-        if self.path.startswith("/paypal/"):
+        if self.path.startswith("/stripe/"):
+            status, answer = platforms.stripe(self.command, self.path.removeprefix("/stripe"), self.headers, body)
+            payload, headers = json.dumps(answer).encode(), {}
+        elif self.path.startswith("/paypal/"):
             status, answer = platforms.paypal(self.command, self.path.removeprefix("/paypal"), self.headers, body)
             payload, headers = json.dumps(answer).encode(), {}
         elif self.path.startswith("/v3/"):

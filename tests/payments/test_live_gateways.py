@@ -1,5 +1,6 @@
-"""Live WeChat Pay, Alipay and PayPal calls (PAYMENTS_SANDBOX=false) against their platforms played on a local HTTP
-server: starting a payment, asking about a stale one, refunding — and not believing a forged answer."""
+"""Live WeChat Pay, Alipay, PayPal and Stripe calls (PAYMENTS_SANDBOX=false) against their platforms played
+on a local HTTP server: starting a payment, asking about a stale one, refunding — and not believing a forged
+answer."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ import time_machine
 
 from orders.models import Order
 from payments.models import Payment, PaymentEvent
-from payments.services import payment_query_stale, payment_refund
+from payments.services import GatewayUnavailable, payment_query_stale, payment_refund
 from tests.factories import UserFactory
 from tests.payments.gateway_platforms import Platforms, private_pem, public_pem, serve
 
@@ -33,6 +34,8 @@ def platforms(settings):
     settings.PAYPAL_API_URL = f"{platforms.url}/paypal"
     settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET = platforms.paypal_client
     settings.PAYPAL_WEBHOOK_CERT = public_pem("paypal-webhook")
+    settings.STRIPE_API_URL = f"{platforms.url}/stripe"
+    settings.STRIPE_SECRET_KEY = platforms.stripe_key
     yield platforms
     server.shutdown()
     server.server_close()
@@ -185,3 +188,23 @@ def test_paypal_refuses_wrong_client_credentials(api, order, platforms, settings
     response = api.post(f"/api/v1/orders/{order['number']}/payments/", {"gateway": "paypal"}, format="json")
     assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
     assert "invalid_client" in response.json()["detail"] and not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_stripe_intent_query_and_refund(api, order, platforms, settings):
+    payment, body = start(api, order["number"], "stripe")
+    trade = platforms.trades[("stripe", payment.reference)]
+    assert body["action"]["payment_intent"] == trade["id"] and trade["amount"] == str(int(payment.amount * 100))
+    assert query_later(payment) == 0  # requires_payment_method, no failed attempt: nothing to say
+    platforms.pay("stripe", payment.reference)
+    assert query_later(payment) == 1
+    payment.refresh_from_db()
+    assert (payment.status, payment.gateway_txn_id) == ("paid", trade["id"])
+
+    refund = payment_refund(payment=payment, amount=Decimal("1.00"), user=UserFactory(group="Finance"))
+    [sent] = platforms.refunds
+    assert (sent["payment_intent"], sent["amount"]) == (trade["id"], "100") and refund.gateway_refund_id
+
+    settings.STRIPE_SECRET_KEY = "sk_test_revoked"
+    with pytest.raises(GatewayUnavailable, match="Invalid API Key"):
+        payment_refund(payment=payment, amount=Decimal("1.00"), user=UserFactory(username="f2", group="Finance"))
