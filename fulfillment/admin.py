@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
-from orders.admin import TransitionLogInline
+from orders.admin import TransitionLogInline, action_form_page
 from orders.fsm import TransitionPermissionDenied
 
 from . import services
@@ -175,14 +175,7 @@ class ShipmentAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:fulfillment_shipment_change", args=[pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Ship %(s)s") % {"s": shipment},
-            "form": form,
-            "object": shipment,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/payments/action_form.html", context)
+        return action_form_page(self, request, shipment, form, _("Ship %(s)s") % {"s": shipment})
 
     def _viewable(self, request, pk):
         if not self.has_view_permission(request):

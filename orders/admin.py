@@ -8,6 +8,7 @@ from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -354,3 +355,15 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def action_form_page(model_admin, request, obj, form, title):
+    """An intermediate admin page asking for a staff action's details (mark paid, refund, ship)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "object": obj,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/orders/action_form.html", context)

@@ -6,30 +6,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
 from orders import admin as orders_admin
-from orders.admin import money
+from orders.admin import action_form_page, money
 from orders.models import Order, OrderStatus
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
 from .models import Payment, PaymentAttention, PaymentEvent, Refund, SandboxTransaction
-
-
-def action_form_page(model_admin, request, obj, form, title):
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "object": obj,
-        "opts": model_admin.model._meta,
-    }
-    return TemplateResponse(request, "admin/payments/action_form.html", context)
 
 
 class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
