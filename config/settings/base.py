@@ -74,6 +74,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: a new connection per request costs more than a placement.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameters: psycopg sends values apart from the SQL instead of quoting them into it, and
+    # prepares a statement once it has run 5 times on a connection, so PostgreSQL stops re-planning it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 else:
     # SQLite (the `make run` default): web, worker and beat share one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
