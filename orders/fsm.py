@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
@@ -72,5 +75,30 @@ def transition_apply(
         actor=actor,
         reason=reason,
     )
-    entry.save()
+    batch = _batch.get()
+    if batch is None:
+        entry.save()
+    else:
+        batch.append(entry)
     return entry
+
+
+_batch: ContextVar[list[TransitionLog] | None] = ContextVar("transition_log_batch", default=None)
+
+
+@contextmanager
+def transition_logs_batched():
+    """Inside one transaction, write the log rows of every transition_apply in one INSERT at the end: a
+    payment callback moves a payment and its order three times. Rows are written only if the block ends
+    normally; transitions inside an inner savepoint that rolls back must not run under it."""
+    if _batch.get() is not None:
+        yield
+        return
+    assert transaction.get_connection().in_atomic_block, "batch transition logs inside a transaction"
+    rows: list[TransitionLog] = []
+    token = _batch.set(rows)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    TransitionLog.objects.bulk_create(rows)

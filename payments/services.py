@@ -24,7 +24,7 @@ from rest_framework import status
 from config.api import ApplicationError, InvalidTransition
 from notifications.models import Event
 from notifications.services import notification_send
-from orders.fsm import Actor, actor_parts, transition_apply
+from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
 from orders.models import Order, OrderStatus
 from orders.models import PaymentStatus as OrderPaymentStatus
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
@@ -173,9 +173,12 @@ def _apply_refund(
     return Outcome.APPLIED, "refunded"
 
 
+VERIFIED_FIELDS = ["signature_valid", "reference", "event_type", "gateway_txn_id", "amount", "currency"]
+
+
 def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor) -> CallbackResult:
     """Lock order then payment, check the notification against the payment, apply it, record the outcome."""
-    with transaction.atomic():
+    with transaction.atomic(), transition_logs_batched():
         order = order_lock(number=payment.order.number)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         event.payment = payment
@@ -205,7 +208,7 @@ def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor)
         else:
             outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
         event.outcome, event.error = outcome, "" if accepted else message
-        event.save(update_fields=["payment", "outcome", "error"])
+        event.save(update_fields=["payment", "outcome", "error", *VERIFIED_FIELDS])
     logger.info("payment %s: %s (%s)", payment.reference, message, n.event_type)
     return CallbackResult(accepted=accepted, message=message, event=event)
 
@@ -250,21 +253,21 @@ def payment_apply_callback(
         return reject(str(exc), signature_valid=False)
     except GatewayError as exc:
         return reject(str(exc), signature_valid=True)
+    # What the verified notification says is saved with its outcome (one UPDATE, not two).
     event.signature_valid = True
     event.reference, event.event_type, event.gateway_txn_id = n.reference[:64], n.event_type[:60], n.gateway_txn_id
     event.amount = n.refund_amount if n.outcome == "refund" else n.amount
     event.currency = n.currency[:3]
-    event.save(update_fields=["signature_valid", "reference", "event_type", "gateway_txn_id", "amount", "currency"])
+    verified = {name: getattr(event, name) for name in VERIFIED_FIELDS}
     payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
     if payment is None:
-        return reject("unknown reference")
+        return reject("unknown reference", **verified)
     if n.outcome == "approved":  # PayPal: the buyer approved; the money moves when we capture
         try:
             n = adapter.capture(n)
         except GatewayError as exc:
-            return reject(f"capture failed: {exc}")  # PayPal resends the approval: the capture is retried
+            return reject(f"capture failed: {exc}", **verified)  # PayPal resends the approval: capture retried
         event.gateway_txn_id = n.gateway_txn_id
-        event.save(update_fields=["gateway_txn_id"])
     return _apply(payment, n, event, actor or f"gateway:{gateway}")
 
 
