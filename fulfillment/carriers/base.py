@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import requests
+from django.utils.translation import gettext_lazy as _
 
 # Chinese carriers report local Beijing time without an offset, whatever the shop's TIME_ZONE is.
 CARRIER_TZ = ZoneInfo("Asia/Shanghai")
@@ -111,14 +112,33 @@ def post(url: str, **kwargs) -> requests.Response:
         response = requests.post(url, timeout=TIMEOUT_SECONDS, **kwargs)
         response.raise_for_status()
     except requests.RequestException as exc:
-        raise CarrierError(f"carrier unreachable: {exc}") from exc
+        raise CarrierError(_("The carrier could not be reached: %(error)s") % {"error": exc}) from exc
     return response
 
 
 def require(name: str, **values: str) -> None:
     missing = [key for key, value in values.items() if not value]
     if missing:
-        raise CarrierNotConfigured(f"{name} is not configured: set {', '.join(missing)}")
+        raise CarrierNotConfigured(
+            _("%(carrier)s is not configured: set %(settings)s") % {"carrier": name, "settings": ", ".join(missing)}
+        )
+
+
+def refused(carrier: str, detail: str) -> CarrierError:
+    """The carrier answered, and said no (staff read this on the Ship form)."""
+    return CarrierError(_("%(carrier)s refused the request: %(detail)s") % {"carrier": carrier, "detail": detail})
+
+
+def unreadable(carrier: str, error: Exception) -> CarrierError:
+    return CarrierError(
+        _("%(carrier)s answered with something unreadable: %(error)s") % {"carrier": carrier, "error": error}
+    )
+
+
+def no_waybill(carrier: str, reference: str) -> CarrierError:
+    return CarrierError(
+        _("%(carrier)s gave no waybill number for %(reference)s") % {"carrier": carrier, "reference": reference}
+    )
 
 
 def waybill_label(carrier: str, number: str, request: WaybillRequest, route_code: str = "") -> str:

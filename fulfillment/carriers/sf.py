@@ -25,8 +25,11 @@ from .base import (
     event_id,
     local_time,
     md5_base64,
+    no_waybill,
     post,
+    refused,
     require,
+    unreadable,
     waybill_label,
 )
 
@@ -68,12 +71,12 @@ class SFExpress:
         try:
             envelope = response.json()
             if envelope.get("apiResultCode") != "A1000":
-                raise CarrierError(f"SF Express refused {service_code}: {envelope.get('apiErrorMsg') or envelope}")
+                raise refused("SF Express", f"{service_code} {envelope.get('apiErrorMsg') or envelope}")
             result = json.loads(envelope["apiResultData"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise CarrierError(f"SF Express answered {service_code} with something unreadable: {exc}") from exc
+            raise unreadable("SF Express", exc) from exc
         if not result.get("success"):
-            raise CarrierError(f"SF Express: {result.get('errorCode')} {result.get('errorMsg')}")
+            raise refused("SF Express", f"{result.get('errorCode')} {result.get('errorMsg')}")
         return result.get("msgData") or {}
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
@@ -93,7 +96,7 @@ class SFExpress:
         data = self._call("EXP_RECE_CREATE_ORDER", msg)
         numbers = [w.get("waybillNo") for w in data.get("waybillNoInfoList") or [] if w.get("waybillType", 1) == 1]
         if not numbers or not numbers[0]:
-            raise CarrierError(f"SF Express gave no waybill number for {request.reference}")
+            raise no_waybill("SF Express", request.reference)
         labels = data.get("routeLabelInfo") or [{}]
         route = (labels[0].get("routeLabelData") or {}).get("destRouteLabel", "")
         return Waybill(numbers[0], waybill_label("SF EXPRESS 顺丰速运", numbers[0], request, route))
@@ -110,7 +113,7 @@ class SFExpress:
                 for route in resp.get("routes") or []
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CarrierError(f"SF Express routes unreadable: {exc}") from exc
+            raise unreadable("SF Express", exc) from exc
 
     def parse_push(self, *, headers: dict[str, str], body: bytes) -> list[TrackingUpdate]:
         require("SF Express", SF_PARTNER_ID=settings.SF_PARTNER_ID, SF_CHECKWORD=settings.SF_CHECKWORD)

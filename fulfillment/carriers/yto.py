@@ -25,8 +25,11 @@ from .base import (
     event_id,
     local_time,
     md5_base64,
+    no_waybill,
     post,
+    refused,
     require,
+    unreadable,
     waybill_label,
 )
 
@@ -72,9 +75,9 @@ class YTOExpress:
         try:
             data = response.json()
         except ValueError as exc:
-            raise CarrierError(f"YTO Express answered {method} with something unreadable: {exc}") from exc
+            raise unreadable("YTO Express", exc) from exc
         if isinstance(data, dict) and data.get("success") is False:
-            raise CarrierError(f"YTO Express: {data.get('code')} {data.get('message') or data.get('reason')}")
+            raise refused("YTO Express", f"{data.get('code')} {data.get('message') or data.get('reason')}")
         return data
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
@@ -100,7 +103,7 @@ class YTOExpress:
         )
         number = data.get("mailNo") if isinstance(data, dict) else None
         if not number:
-            raise CarrierError(f"YTO Express gave no waybill number for {request.reference}: {data}")
+            raise no_waybill("YTO Express", request.reference)
         return Waybill(number, waybill_label("YTO EXPRESS 圆通速递", number, request, data.get("shortAddress", "")))
 
     def get_tracking(self, *, tracking_number: str, shipped_at: datetime, now: datetime) -> list[TrackingUpdate]:
@@ -119,7 +122,7 @@ class YTOExpress:
                 for step in data
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CarrierError(f"YTO Express steps unreadable: {exc}") from exc
+            raise unreadable("YTO Express", exc) from exc
 
     def parse_push(self, *, headers: dict[str, str], body: bytes) -> list[TrackingUpdate]:
         require("YTO Express", YTO_SECRET=settings.YTO_SECRET)

@@ -24,8 +24,11 @@ from .base import (
     event_id,
     local_time,
     md5_base64,
+    no_waybill,
     post,
+    refused,
     require,
+    unreadable,
     waybill_label,
 )
 
@@ -68,9 +71,9 @@ class ZTOExpress:
         try:
             data = response.json()
         except ValueError as exc:
-            raise CarrierError(f"ZTO Express answered {api} with something unreadable: {exc}") from exc
+            raise unreadable("ZTO Express", exc) from exc
         if not data.get("status"):
-            raise CarrierError(f"ZTO Express: {data.get('statusCode')} {data.get('message')}")
+            raise refused("ZTO Express", f"{data.get('statusCode')} {data.get('message')}")
         return data.get("result")
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
@@ -115,7 +118,7 @@ class ZTOExpress:
         )
         number = result.get("billCode")
         if not number:
-            raise CarrierError(f"ZTO Express gave no waybill number for {request.reference}")
+            raise no_waybill("ZTO Express", request.reference)
         mark = (result.get("bigMarkInfo") or {}).get("mark", "")
         return Waybill(number, waybill_label("ZTO EXPRESS 中通快递", number, request, mark))
 
@@ -133,7 +136,7 @@ class ZTOExpress:
                 for scan in scans
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CarrierError(f"ZTO Express scans unreadable: {exc}") from exc
+            raise unreadable("ZTO Express", exc) from exc
 
     def parse_push(self, *, headers: dict[str, str], body: bytes) -> list[TrackingUpdate]:
         require("ZTO Express", ZTO_APP_KEY=settings.ZTO_APP_KEY, ZTO_APP_SECRET=settings.ZTO_APP_SECRET)
