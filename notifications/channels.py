@@ -6,15 +6,13 @@ development and tests; SMS also speaks Twilio's REST API when configured.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import sys
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
@@ -68,17 +66,22 @@ def _to_file(directory: str, message: Message, kind: str) -> str:
 
 
 def _twilio(message: Message) -> str:
-    url = f"https://api.twilio.com/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages.json"
-    data = urllib.parse.urlencode({"To": message.recipient, "From": settings.TWILIO_FROM, "Body": message.text})
-    auth = base64.b64encode(f"{settings.TWILIO_ACCOUNT_SID}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
-    request = urllib.request.Request(
-        url, data.encode(), {"Authorization": f"Basic {auth}", "I-Twilio-Idempotency-Token": message.key}
-    )
+    """Twilio's Messages API; the notification's key as idempotency token, so a retried send is one SMS."""
+    url = f"{settings.TWILIO_API_URL.rstrip('/')}/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages.json"
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["sid"]
-    except (OSError, ValueError, KeyError) as exc:
+        response = requests.post(
+            url,
+            data={"To": message.recipient, "From": settings.TWILIO_FROM, "Body": message.text},
+            auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
+            headers={"I-Twilio-Idempotency-Token": message.key},
+            timeout=10,
+        )
+        data = response.json()
+    except (requests.RequestException, ValueError) as exc:
         raise ChannelError(f"twilio: {exc}") from exc
+    if response.status_code >= 400 or "sid" not in data:
+        raise ChannelError(f"twilio {data.get('code', response.status_code)}: {data.get('message', '')}")
+    return data["sid"]
 
 
 def send_sms(message: Message) -> str:
