@@ -5,8 +5,10 @@ durations are a per-process histogram (Prometheus sums the scrapes of each proce
 
 from __future__ import annotations
 
+import hmac
 import time
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
@@ -87,6 +89,9 @@ def healthz(request):
 
 @require_GET
 def metrics(request):
+    token = settings.METRICS_TOKEN
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return HttpResponse("metrics need the scrape token", status=401, content_type="text/plain")
     from notifications.models import Notification
     from orders.models import Order
     from payments.models import PaymentEvent

@@ -29,3 +29,12 @@ def test_metrics_count_orders_and_time_placements(client, place, product):
     assert 'shop_orders{status="pending"} 2.0' in text
     assert 'shop_request_seconds_count{endpoint="place_order"}' in text
     assert "shop_task_queue_depth" in text and "shop_notifications_queued" in text
+
+
+@pytest.mark.django_db
+def test_metrics_can_require_a_scrape_token(client, settings):
+    settings.METRICS_TOKEN = "scrape-secret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
+    response = client.get("/metrics", headers={"authorization": "Bearer scrape-secret"})
+    assert response.status_code == 200 and "shop_orders" in response.content.decode()
