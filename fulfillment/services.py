@@ -333,6 +333,10 @@ def tracking_apply_push(*, carrier: str, headers: dict[str, str], body: bytes) -
     for number, group in by_number.items():
         shipment = Shipment.objects.filter(carrier=carrier, tracking_number=number).select_related("order").first()
         if shipment is None:
-            raise FulfilmentError(_("Unknown tracking number."), code="unknown_tracking_number")
+            # Authentic, but not ours to track (a parcel sent outside the back office, or a mistyped number,
+            # whose shipment then shows as silent in "Shipments needing attention"): acknowledged, so the
+            # carrier does not push it forever.
+            logger.warning("%s push for unknown tracking number %s ignored", carrier, number)
+            continue
         stored += tracking_record(shipment=shipment, updates=group, actor=label)
     return stored

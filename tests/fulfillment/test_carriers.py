@@ -118,6 +118,16 @@ def test_waybill_push_and_poll_through_a_live_carrier(carrier, platforms, packed
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("carrier", LIVE)
+def test_an_authentic_push_for_a_parcel_we_do_not_track_is_acknowledged(carrier, platforms, packed, client):
+    shipment, _user = packed
+    stranger = platforms.scan("NOT-OURS-0001", shipment.created_at, "signed")
+    response = push(client, carrier, platforms.push(carrier, "NOT-OURS-0001", stranger))
+    assert (response.status_code, response.content.decode()) == (200, ACK[carrier][1])
+    assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("carrier", LIVE)
 def test_forged_tampered_or_unsigned_pushes_change_nothing(carrier, platforms, packed, client):
     shipment, user = packed
     shipment = services.shipment_ship(shipment_id=shipment.pk, carrier=carrier, actor=user)
