@@ -133,6 +133,8 @@ class AlipayGateway(SandboxLedgerMixin):
         response = http_call("POST", settings.ALIPAY_GATEWAY_URL, data=self._signed(method, biz))
         text = response.text
         node = method.replace(".", "_") + "_response"
+        if f'"{node}"' not in text:
+            node = "error_response"  # refused before the method ran (bad app_id, bad signature)
         try:
             start = text.index(f'"{node}"')
             start = text.index("{", start)

@@ -139,7 +139,7 @@ class Platforms:
             "alipay-app", params.get("sign", ""), content.encode()
         ):
             answer = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}
-            return json.dumps({node: answer}, ensure_ascii=False)
+            return json.dumps({"error_response": answer}, ensure_ascii=False)
         biz = json.loads(params["biz_content"])
         trade = self.trades.get(("alipay", biz["out_trade_no"]))
         if trade is None:

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from orders.models import Order
+from payments.gateways import GatewayError, get_gateway
 from payments.models import Payment, PaymentEvent
 from payments.services import GatewayUnavailable, payment_query_stale, payment_refund
 from tests.factories import UserFactory
@@ -115,6 +116,19 @@ def test_alipay_query_and_refund(api, order, platforms):
         "5.50",
         refund.gateway_refund_id,
     )
+
+
+@pytest.mark.django_db
+def test_alipay_refuses_a_request_we_signed_with_the_wrong_key(api, order, platforms, settings):
+    payment, _body = start(api, order["number"], "alipay")
+    platforms.open_alipay_trade(payment.reference, f"{payment.amount:.2f}")
+    platforms.pay("alipay", payment.reference)
+    settings.ALIPAY_APP_PRIVATE_KEY = private_pem("someone-else")
+    assert query_later(payment) == 0  # refused, logged, asked again on the next run
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    with pytest.raises(GatewayError, match="isv.invalid-signature"):
+        get_gateway("alipay").query(reference=payment.reference)
 
 
 @pytest.mark.django_db
