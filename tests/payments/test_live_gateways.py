@@ -127,7 +127,7 @@ def test_alipay_refuses_a_request_we_signed_with_the_wrong_key(api, order, platf
     assert query_later(payment) == 0  # refused, logged, asked again on the next run
     payment.refresh_from_db()
     assert payment.status == "pending"
-    with pytest.raises(GatewayError, match="isv.invalid-signature"):
+    with pytest.raises(GatewayError, match=r"isv\.invalid-signature"):
         get_gateway("alipay").query(reference=payment.reference)
 
 
