@@ -83,9 +83,7 @@ class AlipayGateway(SandboxLedgerMixin):
         url = SANDBOX_GATEWAY_URL if self.sandbox else settings.ALIPAY_GATEWAY_URL
         return {"type": "redirect", "url": f"{url}?{urlencode(params)}"}
 
-    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
-        if self.sandbox:
-            return super().query(reference=reference, action=action)
+    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         try:
             data = self._api("alipay.trade.query", {"out_trade_no": reference})
         except GatewayRefused as exc:
@@ -109,16 +107,7 @@ class AlipayGateway(SandboxLedgerMixin):
             return Notification(outcome="failure", definitive=True, **common)
         return Notification(outcome="success", **common)
 
-    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
-        if self.sandbox:
-            return super().refund(
-                reference=reference,
-                gateway_txn_id=gateway_txn_id,
-                amount=amount,
-                currency=currency,
-                refund_id=refund_id,
-                total=total,
-            )
+    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         self._api(
             "alipay.trade.refund",
             {"out_trade_no": reference, "refund_amount": f"{amount:.2f}", "out_request_no": refund_id},

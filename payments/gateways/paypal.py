@@ -91,9 +91,7 @@ class PayPalGateway(SandboxLedgerMixin):
         )
         return self._captured(data, approved.reference)
 
-    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
-        if self.sandbox:
-            return super().query(reference=reference, action=action)
+    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         order_id = (action or {}).get("paypal_order_id")
         if not order_id:
             return None
@@ -104,16 +102,7 @@ class PayPalGateway(SandboxLedgerMixin):
             return None
         return self._captured(data, reference)
 
-    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
-        if self.sandbox:
-            return super().refund(
-                reference=reference,
-                gateway_txn_id=gateway_txn_id,
-                amount=amount,
-                currency=currency,
-                refund_id=refund_id,
-                total=total,
-            )
+    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         data = self._api(
             "POST",
             f"/v2/payments/captures/{gateway_txn_id}/refund",

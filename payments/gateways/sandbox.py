@@ -1,6 +1,6 @@
 """The sandbox gateways' own memory: what each knows of a payment, for queries and refunds.
 
-With PAYMENTS_SANDBOX=false each gateway overrides query() and refund() with calls to its own API.
+With PAYMENTS_SANDBOX=false the same calls go to each gateway's API through its live_query() and live_refund().
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from .base import GatewayNotConfigured, Notification
+from .base import Notification
 
 
 def sandbox_txn_id(gateway: str, reference: str) -> str:
@@ -38,6 +38,9 @@ def sandbox_record(*, gateway: str, reference: str, status: str, amount: Decimal
 
 
 class SandboxLedgerMixin:
+    """query() and refund() from the sandbox ledger, or, with PAYMENTS_SANDBOX=false, from the gateway's
+    own `live_query()` and `live_refund()`."""
+
     name: str
 
     @property
@@ -50,7 +53,7 @@ class SandboxLedgerMixin:
         """The gateway's view of a payment (`action`: what create() returned); None while it has nothing
         final to say."""
         if not self.sandbox:
-            raise GatewayNotConfigured(f"live {self.name} order queries are not wired yet")
+            return self.live_query(reference=reference, action=action)
         from payments.models import SandboxTransaction
 
         tx = SandboxTransaction.objects.filter(gateway=self.name, reference=reference).first()
@@ -71,7 +74,14 @@ class SandboxLedgerMixin:
     ) -> str:
         """Ask the gateway to refund `amount` of a payment of `total`; returns the gateway's refund id."""
         if not self.sandbox:
-            raise GatewayNotConfigured(f"live {self.name} refunds are not wired yet")
+            return self.live_refund(
+                reference=reference,
+                gateway_txn_id=gateway_txn_id,
+                amount=amount,
+                currency=currency,
+                refund_id=refund_id,
+                total=total,
+            )
         from payments.models import SandboxTransaction
 
         with transaction.atomic():

@@ -57,9 +57,7 @@ class StripeGateway(SandboxLedgerMixin):
         )
         return {"type": "client_secret", "payment_intent": intent.id, "client_secret": intent.client_secret}
 
-    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
-        if self.sandbox:
-            return super().query(reference=reference, action=action)
+    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         intent_id = (action or {}).get("payment_intent")
         if not intent_id:
             return None
@@ -80,16 +78,7 @@ class StripeGateway(SandboxLedgerMixin):
             return Notification(outcome="failure", definitive=False, **common)  # the customer may retry
         return None
 
-    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
-        if self.sandbox:
-            return super().refund(
-                reference=reference,
-                gateway_txn_id=gateway_txn_id,
-                amount=amount,
-                currency=currency,
-                refund_id=refund_id,
-                total=total,
-            )
+    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         refund = self._call(
             lambda client: client.v1.refunds.create(
                 {"payment_intent": gateway_txn_id, "amount": cents(amount)}, {"idempotency_key": refund_id}

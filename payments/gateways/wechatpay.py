@@ -68,9 +68,7 @@ class WeChatPayGateway(SandboxLedgerMixin):
             )["code_url"]
         return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
-    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
-        if self.sandbox:
-            return super().query(reference=reference, action=action)
+    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         try:
             data = self._api("GET", f"/v3/pay/transactions/out-trade-no/{reference}?mchid={settings.WECHATPAY_MCHID}")
         except GatewayRefused as exc:
@@ -81,16 +79,7 @@ class WeChatPayGateway(SandboxLedgerMixin):
             return None  # NOTPAY, USERPAYING: nothing final to say yet
         return self._transaction(data, f"query:{data['trade_state']}")
 
-    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
-        if self.sandbox:
-            return super().refund(
-                reference=reference,
-                gateway_txn_id=gateway_txn_id,
-                amount=amount,
-                currency=currency,
-                refund_id=refund_id,
-                total=total,
-            )
+    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         data = self._api(
             "POST",
             "/v3/refund/domestic/refunds",
