@@ -1,4 +1,4 @@
-"""SF Express, ZTO and YTO open platforms, played on a real local HTTP server.
+"""SF Express, ZTO and YTO open platforms, played on a real local HTTP server (`tests.local_server`).
 
 Each checks request signatures the way its platform documents them (written here apart from the adapters),
 answers in that platform's envelope and vocabulary, and signs its pushes the way the platform does. A scan is
@@ -10,10 +10,8 @@ import base64
 import hashlib
 import json
 import random
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
@@ -56,7 +54,7 @@ class Platforms:
     waybills: dict[str, dict] = field(default_factory=dict)  # number -> what the shop asked for
     scans: dict[str, list[Scan]] = field(default_factory=dict)
     received: list[tuple[str, str, str]] = field(default_factory=list)  # (carrier, path, raw body)
-    url: str = ""
+    url: str = ""  # where `respond` is served (tests.local_server.serving)
 
     def scan(self, number: str, at: datetime, kind: str, city: str = "杭州市", remark: str = "") -> Scan:
         record = Scan(at, kind, city, remark or f"{kind} scan at {city}")
@@ -124,6 +122,10 @@ class Platforms:
         }
 
     # --- the platforms' APIs ------------------------------------------------------------------------------
+    def respond(self, method: str, path: str, headers, raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """Every platform answers HTTP 200 and says in its envelope whether it refused."""
+        return 200, json.dumps(self.answer(path, headers, raw), ensure_ascii=False).encode(), {}
+
     def answer(self, path: str, headers, raw: bytes) -> dict | list:
         text = raw.decode("utf-8")
         carrier = path.split("/")[1]
@@ -248,27 +250,3 @@ class Platforms:
 
 def form(fields: dict[str, str]) -> bytes:
     return urlencode(fields).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        answer = self.server.platforms.answer(self.path, self.headers, raw)
-        payload = json.dumps(answer, ensure_ascii=False).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-def serve(platforms: Platforms):
-    """Start the platforms on a free local port; returns the server (call shutdown())."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.platforms = platforms
-    platforms.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server

@@ -17,7 +17,8 @@ from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.tasks import start_fulfilment
 from orders.models import Order, TransitionLog
 from tests.factories import UserFactory
-from tests.fulfillment.carrier_platforms import ROUTE_CODE, Platforms, form, serve
+from tests.fulfillment.carrier_platforms import ROUTE_CODE, Platforms, form
+from tests.local_server import serving
 
 LIVE = ["sf", "zto", "yto"]
 ACK = {
@@ -39,16 +40,18 @@ CREDENTIALS = {
 @pytest.fixture
 def platforms(settings):
     platforms = Platforms()
-    server = serve(platforms)
+    with serving(platforms.respond) as platforms.url:
+        yield configure(platforms, settings)
+
+
+def configure(platforms, settings):
     settings.SF_API_URL = f"{platforms.url}/sf/std/service"
     settings.ZTO_API_URL = f"{platforms.url}/zto"
     settings.YTO_API_URL = f"{platforms.url}/yto"
     for credentials in CREDENTIALS.values():
         for name, value in credentials(platforms).items():
             setattr(settings, name, value)
-    yield platforms
-    server.shutdown()
-    server.server_close()
+    return platforms
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ and honours the idempotency token as Twilio does."""
 import base64
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 import pytest
@@ -13,47 +11,36 @@ import pytest
 from config.celery_app import app
 from notifications.models import Event, Notification
 from tests.conftest import order_body
+from tests.local_server import serving
 from tests.notifications.test_notifications import pay
 
 SID, TOKEN = "AC" + "0" * 32, "twilio-auth-token"
 
 
-class Twilio(BaseHTTPRequestHandler):
-    def do_POST(self):
-        sent = self.server.sent
-        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-        if self.path != f"/2010-04-01/Accounts/{SID}/Messages.json" or self.headers["Authorization"] != expected:
-            status, answer = 401, {"code": 20003, "message": "Authenticate"}
-        else:
-            form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
-            key = self.headers.get("I-Twilio-Idempotency-Token")
-            if key not in sent:
-                sent[key] = {"sid": "SM" + secrets.token_hex(16), **form}
-            status, answer = 201, {"sid": sent[key]["sid"], "status": "queued"}
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+def twilio_api(sent: dict):
+    """Twilio's Messages API: Basic auth with the account, one message per idempotency token."""
+    expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
 
-    def log_message(self, *args):
-        pass
+    def respond(method, path, headers, body):
+        if path != f"/2010-04-01/Accounts/{SID}/Messages.json" or headers["Authorization"] != expected:
+            return 401, json.dumps({"code": 20003, "message": "Authenticate"}).encode(), {}
+        key = headers.get("I-Twilio-Idempotency-Token")
+        if key not in sent:
+            sent[key] = {"sid": "SM" + secrets.token_hex(16), **dict(parse_qsl(body.decode()))}
+        return 201, json.dumps({"sid": sent[key]["sid"], "status": "queued"}).encode(), {}
+
+    return respond
 
 
 @pytest.fixture
 def twilio(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Twilio)
-    server.sent = {}
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.SMS_BACKEND = "twilio"
-    settings.TWILIO_API_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM = SID, TOKEN, "+15005550006"
-    app.conf.task_always_eager = True
-    yield server.sent
-    app.conf.task_always_eager = False
-    server.shutdown()
-    server.server_close()
+    sent = {}
+    with serving(twilio_api(sent)) as url:
+        settings.SMS_BACKEND, settings.TWILIO_API_URL = "twilio", url
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM = SID, TOKEN, "+15005550006"
+        app.conf.task_always_eager = True
+        yield sent
+        app.conf.task_always_eager = False
 
 
 @pytest.mark.django_db

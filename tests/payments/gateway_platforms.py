@@ -11,12 +11,10 @@ import base64
 import json
 import re
 import secrets
-import threading
 import time
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -68,7 +66,7 @@ class Platforms:
     trades: dict[str, dict] = field(default_factory=dict)  # (gateway, reference) -> the platform's view
     refunds: list[dict] = field(default_factory=list)
     received: list[tuple[str, str]] = field(default_factory=list)
-    url: str = ""
+    url: str = ""  # where `respond` is served (tests.local_server.serving)
 
     def pay(self, gateway: str, reference: str) -> None:
         self.trades[(gateway, reference)]["state"] = "paid"
@@ -306,40 +304,16 @@ class Platforms:
             "last_payment_error": None,
         }
 
-
-class _Handler(BaseHTTPRequestHandler):
-    def _answer(self):
-        platforms = self.server.platforms
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        platforms.received.append((self.path, body.decode()))
-        if self.path.startswith("/stripe/"):
-            status, answer = platforms.stripe(self.command, self.path.removeprefix("/stripe"), self.headers, body)
-            payload, headers = json.dumps(answer).encode(), {}
-        elif self.path.startswith("/paypal/"):
-            status, answer = platforms.paypal(self.command, self.path.removeprefix("/paypal"), self.headers, body)
-            payload, headers = json.dumps(answer).encode(), {}
-        elif self.path.startswith("/v3/"):
-            status, answer = platforms.wechatpay(self.command, self.path, self.headers, body)
+    def respond(self, method: str, path: str, headers, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        self.received.append((path, body.decode()))
+        if path.startswith("/stripe/"):
+            status, answer = self.stripe(method, path.removeprefix("/stripe"), headers, body)
+            return status, json.dumps(answer).encode(), {}
+        if path.startswith("/paypal/"):
+            status, answer = self.paypal(method, path.removeprefix("/paypal"), headers, body)
+            return status, json.dumps(answer).encode(), {}
+        if path.startswith("/v3/"):
+            status, answer = self.wechatpay(method, path, headers, body)
             payload = json.dumps(answer, ensure_ascii=False).encode()
-            headers = platforms.wechatpay_headers(payload) if status < 400 else {}
-        else:
-            status, payload, headers = 200, platforms.alipay(body).encode(), {}
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json;charset=utf-8", **headers}.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args):
-        pass
-
-
-def serve(platforms: Platforms):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.platforms = platforms
-    platforms.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+            return status, payload, self.wechatpay_headers(payload) if status < 400 else {}
+        return 200, self.alipay(body).encode(), {}

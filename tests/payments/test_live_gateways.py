@@ -14,13 +14,18 @@ from payments.gateways import GatewayError, get_gateway
 from payments.models import Payment, PaymentEvent
 from payments.services import GatewayUnavailable, payment_query_stale, payment_refund
 from tests.factories import UserFactory
-from tests.payments.gateway_platforms import Platforms, private_pem, public_pem, serve
+from tests.local_server import serving
+from tests.payments.gateway_platforms import Platforms, private_pem, public_pem
 
 
 @pytest.fixture
 def platforms(settings):
     platforms = Platforms()
-    server = serve(platforms)
+    with serving(platforms.respond) as platforms.url:
+        yield configure(platforms, settings)
+
+
+def configure(platforms, settings):
     settings.PAYMENTS_SANDBOX = False
     settings.WECHATPAY_API_URL = platforms.url
     settings.WECHATPAY_MCHID = platforms.mchid
@@ -37,9 +42,7 @@ def platforms(settings):
     settings.PAYPAL_WEBHOOK_CERT = public_pem("paypal-webhook")
     settings.STRIPE_API_URL = f"{platforms.url}/stripe"
     settings.STRIPE_SECRET_KEY = platforms.stripe_key
-    yield platforms
-    server.shutdown()
-    server.server_close()
+    return platforms
 
 
 def start(api, number, gateway):
