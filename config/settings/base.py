@@ -229,9 +229,6 @@ TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
 TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
-
-# --- Operations ---------------------------------------------------------------------------------------------
-METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`
 NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30)
 REVIEW_INVITATION_HOURS = env.int("REVIEW_INVITATION_HOURS", default=24)
 SLOW_PROCESSING_HOURS = env.int("SLOW_PROCESSING_HOURS", default=48)
@@ -242,6 +239,10 @@ STAFF_NOTIFY = {
     )
     for event in ("restock_alert", "amount_mismatch", "late_payment", "shipment_exception", "slow_processing")
 }
+
+# --- Operations ---------------------------------------------------------------------------------------------
+METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`
+
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
