@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from orders.fsm import TransitionPermissionDenied
 
 from . import services
 from .models import Carrier, Shipment, ShipmentAttention, ShipmentLine, ShipmentStatus, TrackingEvent
-from .picking import picking_list_pdf
+from .picking import parcel_label_pdf, picking_list_pdf
 
 
 class ShipForm(forms.Form):
@@ -138,6 +138,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             path("<int:pk>/ship/", view(self.ship_view), name="fulfillment_shipment_ship"),
             path("<int:pk>/picking-list/", view(self.picking_list_view), name="fulfillment_shipment_picking_list"),
             path("<int:pk>/picking-list.pdf", view(self.picking_pdf_view), name="fulfillment_shipment_picking_pdf"),
+            path("<int:pk>/label.pdf", view(self.label_pdf_view), name="fulfillment_shipment_label_pdf"),
             *super().get_urls(),
         ]
 
@@ -150,6 +151,8 @@ class ShipmentAdmin(admin.ModelAdmin):
         shipment = self.get_object(request, object_id)
         if shipment is not None and shipment.status == ShipmentStatus.PACKED and self.has_ship_permission(request):
             links.append((reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
+        if shipment is not None and shipment.tracking_number:
+            links.append((reverse("admin:fulfillment_shipment_label_pdf", args=[object_id]), _("Parcel label PDF")))
         extra_context["links"] = links
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -194,6 +197,14 @@ class ShipmentAdmin(admin.ModelAdmin):
         shipment = self._viewable(request, pk)
         response = HttpResponse(picking_list_pdf(shipment), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="picking-{shipment.order.number}-S{shipment.pk}.pdf"'
+        return response
+
+    def label_pdf_view(self, request, pk):
+        shipment = self._viewable(request, pk)
+        if not shipment.tracking_number:
+            raise Http404(_("The shipment has no tracking number yet: ship it first."))
+        response = HttpResponse(parcel_label_pdf(shipment), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="label-{shipment.tracking_number}.pdf"'
         return response
 
 

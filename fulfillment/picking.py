@@ -1,10 +1,13 @@
-"""The printable picking list as a PDF (reportlab: no system libraries needed)."""
+"""The warehouse's printed papers as PDFs: the picking list and the parcel label (reportlab: no system
+libraries needed)."""
 
 from io import BytesIO
 
+from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -14,10 +17,15 @@ from .models import Shipment
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # built-in CJK font: product names are often Chinese
 
 
-def picking_list_pdf(shipment: Shipment) -> bytes:
+def _styles():
     styles = getSampleStyleSheet()
     for style in styles.byName.values():
         style.fontName = "STSong-Light"
+    return styles
+
+
+def picking_list_pdf(shipment: Shipment) -> bytes:
+    styles = _styles()
     order = shipment.order
     buffer = BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Picking list {order.number}")
@@ -57,6 +65,42 @@ def picking_list_pdf(shipment: Shipment) -> bytes:
             ),
             Spacer(1, 12),
             table,
+        ]
+    )
+    return buffer.getvalue()
+
+
+def parcel_label_pdf(shipment: Shipment) -> bytes:
+    """A 100 x 150 mm thermal label: the tracking number as a Code 128 barcode, then what the carrier's
+    e-waybill said (route code, recipient), or the order's address for a hand-typed tracking number."""
+    styles = _styles()
+    order, warehouse = shipment.order, shipment.warehouse
+    lines = shipment.label.splitlines() or [
+        f"To: {order.customer_name} {order.customer_phone}",
+        f"{order.province} {order.city} {order.street} {order.postal_code}".strip(),
+    ]
+    if any(line.fragile for line in shipment.lines.all()):
+        lines.append("FRAGILE · 易碎")
+    sender = f"From: {warehouse.contact_name or warehouse.name} {warehouse.phone} {warehouse.city} {warehouse.street}"
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=(100 * mm, 150 * mm),
+        leftMargin=5 * mm,
+        rightMargin=5 * mm,
+        topMargin=5 * mm,
+        bottomMargin=5 * mm,
+        title=f"Label {shipment.tracking_number}",
+    )
+    doc.build(
+        [
+            Paragraph(f"{shipment.get_carrier_display()} · {shipment.tracking_number}", styles["Heading2"]),
+            Code128(shipment.tracking_number, barHeight=18 * mm, barWidth=0.3 * mm, humanReadable=True),
+            Spacer(1, 4 * mm),
+            *(Paragraph(line, styles["BodyText"]) for line in lines),
+            Spacer(1, 3 * mm),
+            Paragraph(sender.strip(), styles["BodyText"]),
+            Paragraph(f"Order {order.number} · S{shipment.pk}", styles["BodyText"]),
         ]
     )
     return buffer.getvalue()

@@ -1,6 +1,7 @@
 """SF Express, ZTO and YTO adapters against their platforms played on a local HTTP server, and against
 requests and pushes those platforms published."""
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
@@ -8,6 +9,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 import time_machine
 from django.urls import reverse
+from pypdf import PdfReader
 
 from config.api import ApplicationError
 from fulfillment import services
@@ -238,3 +240,6 @@ def test_warehouse_ships_through_a_live_carrier_from_the_admin(platforms, packed
     shipment.refresh_from_db()
     assert shipment.status == "shipped" and shipment.tracking_number in platforms.waybills
     assert f"tracking {shipment.tracking_number}" in page
+    label = client.get(reverse("admin:fulfillment_shipment_label_pdf", args=[shipment.pk]))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(label.content)).pages)
+    assert shipment.tracking_number in text and ROUTE_CODE["zto"] in text and shipment.order.customer_name in text

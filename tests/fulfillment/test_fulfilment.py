@@ -80,11 +80,15 @@ def test_warehouse_picks_packs_and_ships_in_the_admin(client, paid):
     assert paid in text and "CUP" in text
     html = client.get(reverse("admin:fulfillment_shipment_picking_list", args=[shipment.pk])).content.decode()
     assert html.index("CUP") < html.index("SKU-001")  # route order
+    assert client.get(reverse("admin:fulfillment_shipment_label_pdf", args=[shipment.pk])).status_code == 404
     response = client.post(reverse("admin:fulfillment_shipment_ship", args=[shipment.pk]), {"carrier": "sandbox"})
     assert response.status_code == 302
     shipment.refresh_from_db()
     assert shipment.status == "shipped" and shipment.tracking_number.startswith("SB")
     assert shipment.tracking_url.endswith(shipment.tracking_number)
+    label = client.get(reverse("admin:fulfillment_shipment_label_pdf", args=[shipment.pk]))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(label.content)).pages)
+    assert shipment.tracking_number in text and "FRAGILE" in text  # the cups
     order = Order.objects.get(number=paid)
     assert (order.status, order.shipping_status) == ("shipped", "shipped")
     steps = TransitionLog.objects.filter(
