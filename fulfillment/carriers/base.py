@@ -124,6 +124,15 @@ def require(name: str, **values: str) -> None:
         )
 
 
+def require_addresses(request: WaybillRequest) -> None:
+    """Carriers refuse e-waybills without a full sender and recipient; say so before asking them."""
+    for who, address in ((_("sender (the warehouse)"), request.sender), (_("recipient"), request.recipient)):
+        if not (address.name and address.phone and address.city and address.street):
+            raise CarrierError(
+                _("The %(who)s address is incomplete: name, phone, city and street are needed.") % {"who": who}
+            )
+
+
 def refused(carrier: str, detail: str) -> CarrierError:
     """The carrier answered, and said no (staff read this on the Ship form)."""
     return CarrierError(_("%(carrier)s refused the request: %(detail)s") % {"carrier": carrier, "detail": detail})

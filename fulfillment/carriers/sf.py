@@ -29,6 +29,7 @@ from .base import (
     post,
     refused,
     require,
+    require_addresses,
     unreadable,
     waybill_label,
 )
@@ -80,6 +81,7 @@ class SFExpress:
         return result.get("msgData") or {}
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
+        require_addresses(request)
         msg = {
             "language": "zh-CN",
             "orderId": request.reference,

@@ -29,6 +29,7 @@ from .base import (
     post,
     refused,
     require,
+    require_addresses,
     unreadable,
     waybill_label,
 )
@@ -81,6 +82,7 @@ class YTOExpress:
         return data
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
+        require_addresses(request)
         sender, to = request.sender, request.recipient
         data = self._call(
             "privacy_create_adapter",

@@ -28,6 +28,7 @@ from .base import (
     post,
     refused,
     require,
+    require_addresses,
     unreadable,
     waybill_label,
 )
@@ -77,6 +78,7 @@ class ZTOExpress:
         return data.get("result")
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
+        require_addresses(request)
         require(
             "ZTO Express",
             ZTO_APP_KEY=settings.ZTO_APP_KEY,

@@ -17,6 +17,7 @@ from fulfillment.carriers import CarrierSignatureInvalid, get_carrier
 from fulfillment.carriers.yto import yto_sign
 from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.tasks import start_fulfilment
+from inventory.models import Warehouse
 from orders.models import Order, TransitionLog
 from tests.factories import UserFactory
 from tests.fulfillment.carrier_platforms import ROUTE_CODE, Platforms, form
@@ -164,6 +165,17 @@ def test_a_carrier_refusing_the_waybill_leaves_the_shipment_packed(carrier, plat
     shipment.refresh_from_db()
     assert (shipment.status, shipment.tracking_number) == ("packed", "")
     assert platforms.received and not platforms.waybills
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("carrier", LIVE)
+def test_a_warehouse_without_a_sender_address_is_caught_before_asking_the_carrier(carrier, platforms, packed):
+    shipment, user = packed
+    Warehouse.objects.filter(pk=shipment.warehouse_id).update(phone="", street="")
+    with pytest.raises(ApplicationError) as refused:
+        services.shipment_ship(shipment_id=shipment.pk, carrier=carrier, actor=user)
+    assert refused.value.code == "carrier_error" and "sender (the warehouse)" in str(refused.value.detail)
+    assert not platforms.received
 
 
 @pytest.mark.django_db
