@@ -1,7 +1,8 @@
 """SF Express (顺丰) through its open platform (丰桥): one form-encoded endpoint for every service.
 
-Requests and route pushes carry msgDigest = base64(md5(urlencode(msgData + timestamp + checkword))), the
-scheme of SF's own SDK. Times are Beijing time."""
+Requests carry msgDigest = base64(md5(urlencode(msgData + timestamp + checkword))), the scheme of SF's own
+SDK; route pushes are checked against that digest or the same without the URL-encoding. Times are Beijing
+time."""
 
 from __future__ import annotations
 
@@ -121,8 +122,11 @@ class SFExpress:
         require("SF Express", SF_PARTNER_ID=settings.SF_PARTNER_ID, SF_CHECKWORD=settings.SF_CHECKWORD)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         msg_data, timestamp, digest = form.get("msgData", ""), form.get("timestamp", ""), form.get("msgDigest", "")
-        expected = sf_digest(msg_data, timestamp, settings.SF_CHECKWORD)
-        if not digest or not hmac.compare_digest(digest, expected):
+        # SF's SDK URL-encodes before hashing; some of its push integrations hash the raw text. Both need
+        # the check word, so either proves the push is SF's.
+        plain = msg_data + timestamp + settings.SF_CHECKWORD
+        expected = (sf_digest(msg_data, timestamp, settings.SF_CHECKWORD), md5_base64(plain))
+        if not digest or not any(hmac.compare_digest(digest, e) for e in expected):
             raise CarrierSignatureInvalid("bad or missing msgDigest")
         if form.get("partnerID", settings.SF_PARTNER_ID) != settings.SF_PARTNER_ID:
             raise CarrierSignatureInvalid("push for another partnerID")

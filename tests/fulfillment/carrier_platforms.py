@@ -62,6 +62,8 @@ class Platforms:
         return record
 
     # --- pushes, as form fields; `form()` encodes them ----------------------------------------------------
+    sf_push_urlencoded: bool = True  # SF's SDK hashes the URL-encoded text; some pushes hash it raw
+
     def push(self, carrier: str, number: str, scan: Scan, secret: str | None = None) -> dict[str, str]:
         return {"sf": self._sf_push, "zto": self._zto_push, "yto": self._yto_push}[carrier](number, scan, secret)
 
@@ -77,7 +79,8 @@ class Platforms:
         }
         msg_data = json.dumps({"Body": {"WaybillRoute": [route]}}, ensure_ascii=False)
         timestamp = str(int(scan.at.timestamp()))
-        digest = md5_b64(quote_plus(msg_data + timestamp + (secret or self.sf_checkword)))
+        signed = msg_data + timestamp + (secret or self.sf_checkword)
+        digest = md5_b64(quote_plus(signed) if self.sf_push_urlencoded else signed)
         return {
             "partnerID": self.sf_partner,
             "requestID": f"push-{route['id']}",

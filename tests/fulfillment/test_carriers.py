@@ -193,6 +193,18 @@ def test_an_unconfigured_carrier_says_which_settings_are_missing(carrier, packed
     assert shipment.status == "shipped" and shipment.tracking_url.endswith("HAND123")
 
 
+@pytest.mark.django_db
+def test_sf_pushes_hashed_without_url_encoding_verify_too_and_forgeries_still_fail(platforms, packed, client):
+    shipment, user = packed
+    shipment = services.shipment_ship(shipment_id=shipment.pk, carrier="sf", actor=user)
+    platforms.sf_push_urlencoded = False
+    scan = platforms.scan(shipment.tracking_number, shipment.shipped_at + timedelta(hours=1), "pickup")
+    assert push(client, "sf", platforms.push("sf", shipment.tracking_number, scan)).status_code == 200
+    forged = platforms.push("sf", shipment.tracking_number, scan, secret="guess")
+    assert push(client, "sf", forged).json()["code"] == "invalid_signature"
+    assert shipment.events.count() == 1
+
+
 # --- published by the platforms: a ZTO push captured with its documented test app, YTO's track query sample ----
 ZTO_TEST_APP = ("72089d3deb0ae445cdd35", "11109419708e0cc91fd0a1b9369d64c4")
 ZTO_PUSH_DATA = (
