@@ -202,6 +202,35 @@ def test_a_two_warehouse_order_ships_and_arrives_when_both_shipments_do(api, cli
 
 
 @pytest.mark.django_db
+def test_warehouse_prints_picking_lists_and_labels_for_a_selection(api, client, place, product):
+    numbers = [
+        place(order_body(customer={**order_body()["customer"], "id": f"c-{i}"})).json()["number"] for i in range(3)
+    ]
+    for number in numbers:
+        pay(api, client, number)
+        start_fulfilment(number)
+    user = UserFactory(username="printer", group="Warehouse")
+    client.force_login(user)
+    changelist = reverse("admin:fulfillment_shipment_changelist")
+    selected = list(Shipment.objects.values_list("pk", flat=True))
+
+    def pages(action):
+        response = client.post(changelist, {"action": action, "_selected_action": selected})
+        assert response["Content-Type"] == "application/pdf"
+        return [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+
+    assert sorted(n for n in numbers for page in pages("print_picking_lists") if n in page) == sorted(numbers)
+    warned = client.post(changelist, {"action": "print_labels", "_selected_action": selected}, follow=True)
+    assert "has a tracking number yet" in warned.content.decode()
+    ship_all(numbers[0], user)
+    ship_all(numbers[1], user)
+    labels = pages("print_labels")  # one page per shipped shipment, the unshipped one left out
+    shipped = sorted(Shipment.objects.exclude(tracking_number="").values_list("tracking_number", flat=True))
+    assert len(labels) == len(shipped) == 2
+    assert sorted(t for t in shipped for page in labels if t in page) == shipped
+
+
+@pytest.mark.django_db
 def test_end_to_end_one_order_through_its_whole_life(api, client, place, product):
     item = product.stock_items.get()
 
