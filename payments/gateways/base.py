@@ -41,6 +41,14 @@ class GatewayRefused(GatewayError):
         self.code = code
 
 
+def answer_field(data: dict, key: str, gateway: str):
+    """A field the gateway's answer must carry; without it the answer is malformed, not a crash."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if not value:
+        raise MalformedNotification(f"{gateway} answered without {key}")
+    return value
+
+
 def http_call(method: str, url: str, **kwargs) -> requests.Response:
     """One outbound call; network trouble is a transient GatewayError (the caller retries later)."""
     try:

@@ -29,6 +29,7 @@ from .base import (
     SignatureInvalid,
     SignedRequest,
     StaleNotification,
+    answer_field,
     http_call,
 )
 from .sandbox import SandboxLedgerMixin, sandbox_txn_id
@@ -71,7 +72,7 @@ class PayPalGateway(SandboxLedgerMixin):
         approve = next(
             (link["href"] for link in data.get("links", []) if link["rel"] in ("approve", "payer-action")), ""
         )
-        return {"type": "redirect", "paypal_order_id": data["id"], "approve_url": approve}
+        return {"type": "redirect", "paypal_order_id": answer_field(data, "id", "PayPal"), "approve_url": approve}
 
     def capture(self, approved: Notification) -> Notification:
         """The buyer approved the order (CHECKOUT.ORDER.APPROVED): take the money. Idempotent per payment,
@@ -109,7 +110,7 @@ class PayPalGateway(SandboxLedgerMixin):
             {"amount": {"value": f"{amount:.2f}", "currency_code": currency}, "invoice_id": refund_id},
             request_id=refund_id,
         )
-        return data["id"]
+        return answer_field(data, "id", "PayPal")
 
     def _captured(self, order: dict, reference: str) -> Notification:
         try:
@@ -174,7 +175,7 @@ class PayPalGateway(SandboxLedgerMixin):
             if response.status_code != 200:
                 error = data.get("error", "invalid_client")
                 raise GatewayRefused(f"PayPal refused our credentials: {error} ({response.status_code})", error)
-            token = data["access_token"]
+            token = answer_field(data, "access_token", "PayPal")
             cache.set(key, token, max(int(data.get("expires_in", 0)) - 60, 60))
         return token
 

@@ -27,6 +27,7 @@ from .base import (
     SignatureInvalid,
     SignedRequest,
     StaleNotification,
+    answer_field,
     cents,
     from_cents,
     http_call,
@@ -54,7 +55,7 @@ class WeChatPayGateway(SandboxLedgerMixin):
         if self.sandbox:
             code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}"
         else:
-            code_url = self._api(
+            answer = self._api(
                 "POST",
                 "/v3/pay/transactions/native",
                 {
@@ -65,7 +66,8 @@ class WeChatPayGateway(SandboxLedgerMixin):
                     "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/wechatpay/",
                     "amount": {"total": cents(request.amount), "currency": request.currency},
                 },
-            )["code_url"]
+            )
+            code_url = answer_field(answer, "code_url", "WeChat Pay")
         return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
     def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
@@ -90,7 +92,7 @@ class WeChatPayGateway(SandboxLedgerMixin):
                 "amount": {"refund": cents(amount), "total": cents(total), "currency": currency},
             },
         )
-        return data["refund_id"]
+        return answer_field(data, "refund_id", "WeChat Pay")
 
     def _api(self, method: str, path: str, payload: dict | None = None) -> dict:
         """A call to API v3 signed with the merchant key; a successful answer must carry the platform's

@@ -63,6 +63,7 @@ class Platforms:
     platform_serial: str = "PLATFORM-SERIAL-0001"
     alipay_app_id: str = "2021000000000000"
     signing_key: str = "platform"  # what the platforms sign their answers with; "impostor" forges
+    broken: bool = False  # answers that leave out what they must carry
     trades: dict[str, dict] = field(default_factory=dict)  # (gateway, reference) -> the platform's view
     refunds: list[dict] = field(default_factory=list)
     received: list[tuple[str, str]] = field(default_factory=list)
@@ -93,6 +94,8 @@ class Platforms:
                 "notify_url": order["notify_url"],
                 "txn": "4200" + secrets.token_hex(12),
             }
+            if self.broken:
+                return 200, {}
             return 200, {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(6)}"}
         if method == "GET" and route.startswith("/v3/pay/transactions/out-trade-no/"):
             trade = self.trades.get(("wechatpay", route.rsplit("/", 1)[1]))

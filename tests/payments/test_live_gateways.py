@@ -98,6 +98,14 @@ def test_wechatpay_refuses_a_request_we_signed_with_the_wrong_key(api, order, pl
 
 
 @pytest.mark.django_db
+def test_a_wechatpay_answer_without_its_code_url_is_a_gateway_error_not_a_crash(api, order, platforms):
+    platforms.broken = True
+    response = api.post(f"/api/v1/orders/{order['number']}/payments/", {"gateway": "wechatpay"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (502, "gateway_error")
+    assert "code_url" in response.json()["detail"] and not Payment.objects.exists()
+
+
+@pytest.mark.django_db
 def test_alipay_query_and_refund(api, order, platforms):
     payment, body = start(api, order["number"], "alipay")
     url = urlsplit(body["action"]["url"])
