@@ -75,11 +75,11 @@ class SFExpress:
             if envelope.get("apiResultCode") != "A1000":
                 raise refused("SF Express", f"{service_code} {envelope.get('apiErrorMsg') or envelope}")
             result = json.loads(envelope["apiResultData"])
-        except (ValueError, KeyError, TypeError) as exc:
+            if not result.get("success"):
+                raise refused("SF Express", f"{result.get('errorCode')} {result.get('errorMsg')}")
+            return result.get("msgData") or {}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise unreadable("SF Express", exc) from exc
-        if not result.get("success"):
-            raise refused("SF Express", f"{result.get('errorCode')} {result.get('errorMsg')}")
-        return result.get("msgData") or {}
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
         require_addresses(request)

@@ -71,9 +71,10 @@ class ZTOExpress:
         )
         try:
             data = response.json()
-        except ValueError as exc:
+            ok = data.get("status")
+        except (ValueError, AttributeError) as exc:
             raise unreadable("ZTO Express", exc) from exc
-        if not data.get("status"):
+        if not ok:
             raise refused("ZTO Express", f"{data.get('statusCode')} {data.get('message')}")
         return data.get("result")
 
@@ -118,7 +119,7 @@ class ZTOExpress:
             )
             or {}
         )
-        number = result.get("billCode")
+        number = result.get("billCode") if isinstance(result, dict) else None
         if not number:
             raise no_waybill("ZTO Express", request.reference)
         mark = (result.get("bigMarkInfo") or {}).get("mark", "")
