@@ -129,7 +129,7 @@ class AlipayGateway(SandboxLedgerMixin):
             start = text.index("{", start)
             data, end = json.JSONDecoder().raw_decode(text, start)
             sign = json.loads(text).get("sign", "")
-        except ValueError as exc:
+        except (ValueError, AttributeError) as exc:
             raise MalformedNotification(f"Alipay answered {method} with something unreadable") from exc
         if data.get("code") != "10000":
             error = GatewayRefused(
