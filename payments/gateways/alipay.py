@@ -33,6 +33,33 @@ SANDBOX_GATEWAY_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay reads request timestamps as Beijing time
 
 
+def _trade(fields: dict, event_type: str, *, refunds: bool) -> Notification:
+    """A trade as Alipay describes it: notifications and query answers use the same field names."""
+    try:
+        common = {
+            "reference": fields["out_trade_no"],
+            "event_type": event_type,
+            "gateway_txn_id": fields.get("trade_no", ""),
+            "amount": Decimal(fields["total_amount"]),
+            "currency": fields.get("trans_currency") or "CNY",
+        }
+        status = fields["trade_status"]
+        if refunds and fields.get("refund_fee"):
+            return Notification(
+                outcome="refund",
+                refund_id=fields.get("out_biz_no") or fields.get("notify_id", ""),
+                refund_amount=Decimal(fields["refund_fee"]),
+                **common,
+            )
+    except (KeyError, InvalidOperation) as exc:
+        raise MalformedNotification(f"missing or bad field: {exc}") from exc
+    if status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
+        return Notification(outcome="success", **common)
+    if status == "TRADE_CLOSED":
+        return Notification(outcome="failure", definitive=True, **common)
+    return Notification(outcome="ignored", **common)
+
+
 def sign_content(params: dict[str, str]) -> bytes:
     """Alipay's string to sign: every parameter but `sign` and `sign_type`, non-empty, sorted, `k=v&...`."""
     items = sorted((k, v) for k, v in params.items() if k not in ("sign", "sign_type") and v not in ("", None))
@@ -93,19 +120,7 @@ class AlipayGateway(SandboxLedgerMixin):
         status = data.get("trade_status")
         if status not in ("TRADE_SUCCESS", "TRADE_FINISHED", "TRADE_CLOSED"):
             return None  # WAIT_BUYER_PAY: nothing final yet
-        try:
-            common = {
-                "reference": data["out_trade_no"],
-                "event_type": f"query:{status}",
-                "gateway_txn_id": data.get("trade_no", ""),
-                "amount": Decimal(data["total_amount"]),
-                "currency": data.get("trans_currency") or "CNY",
-            }
-        except (KeyError, InvalidOperation) as exc:
-            raise MalformedNotification(f"missing or bad field: {exc}") from exc
-        if status == "TRADE_CLOSED":
-            return Notification(outcome="failure", definitive=True, **common)
-        return Notification(outcome="success", **common)
+        return _trade(data, f"query:{status}", refunds=False)
 
     def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         self._api(
@@ -161,31 +176,7 @@ class AlipayGateway(SandboxLedgerMixin):
             raise SignatureInvalid("RSA2 signature does not verify")
         if params.get("app_id") != settings.ALIPAY_APP_ID:
             raise SignatureInvalid("notification for another app_id")
-        try:
-            amount = Decimal(params["total_amount"])
-            reference = params["out_trade_no"]
-            status = params["trade_status"]
-        except (KeyError, InvalidOperation) as exc:
-            raise MalformedNotification(f"missing or bad field: {exc}") from exc
-        common = {
-            "reference": reference,
-            "event_type": status,
-            "gateway_txn_id": params.get("trade_no", ""),
-            "amount": amount,
-            "currency": params.get("trans_currency") or "CNY",
-        }
-        if params.get("refund_fee"):
-            return Notification(
-                outcome="refund",
-                refund_id=params.get("out_biz_no") or params.get("notify_id", ""),
-                refund_amount=Decimal(params["refund_fee"]),
-                **common,
-            )
-        if status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
-            return Notification(outcome="success", **common)
-        if status == "TRADE_CLOSED":
-            return Notification(outcome="failure", definitive=True, **common)
-        return Notification(outcome="ignored", **common)
+        return _trade(params, params.get("trade_status", ""), refunds=True)
 
     def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
         # Alipay resends until it reads `success`; a refusal is also a 4xx for everyone else watching.

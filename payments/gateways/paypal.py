@@ -84,13 +84,7 @@ class PayPalGateway(SandboxLedgerMixin):
                 event_type="capture:COMPLETED",
                 gateway_txn_id=sandbox_txn_id(self.name, approved.reference),
             )
-        data = self._api(
-            "POST",
-            f"/v2/checkout/orders/{approved.gateway_txn_id}/capture",
-            {},
-            request_id=f"capture-{approved.reference}",
-        )
-        return self._captured(data, approved.reference)
+        return self._captured(self._capture(approved.gateway_txn_id, approved.reference), approved.reference)
 
     def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         order_id = (action or {}).get("paypal_order_id")
@@ -98,7 +92,7 @@ class PayPalGateway(SandboxLedgerMixin):
             return None
         data = self._api("GET", f"/v2/checkout/orders/{order_id}")
         if data.get("status") == "APPROVED":  # approved but the webhook never came: capture now
-            data = self._api("POST", f"/v2/checkout/orders/{order_id}/capture", {}, request_id=f"capture-{reference}")
+            data = self._capture(order_id, reference)
         if data.get("status") not in ("COMPLETED", "VOIDED"):
             return None
         return self._captured(data, reference)
@@ -111,6 +105,11 @@ class PayPalGateway(SandboxLedgerMixin):
             request_id=refund_id,
         )
         return answer_field(data, "id", "PayPal")
+
+    def _capture(self, order_id: str, reference: str) -> dict:
+        """One capture per payment, whoever asks first: PayPal answers a repeated request id with the first
+        capture."""
+        return self._api("POST", f"/v2/checkout/orders/{order_id}/capture", {}, request_id=f"capture-{reference}")
 
     def _captured(self, order: dict, reference: str) -> Notification:
         try:

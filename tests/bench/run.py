@@ -70,6 +70,20 @@ def pct(values: list[float], p: float) -> float | None:
 
 
 # --- HTTP clients against the app ------------------------------------------------------------------------------
+def post(conn, port, path, body, headers):
+    """One keep-alive POST; a closed or failed connection is replaced (a failure counts as status 599)."""
+    try:
+        conn.request("POST", path, body, headers)
+        resp = conn.getresponse()
+        data, status = resp.read(), resp.status
+        if not resp.will_close:
+            return conn, status, data
+    except (OSError, http.client.HTTPException) as exc:
+        status, data = 599, repr(exc).encode()
+    conn.close()
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30), status, data
+
+
 def http_client(idx, mode, port, token, warmup, duration, max_requests, barrier, out, release):
     rng = random.Random(idx * 7919 + hash(mode) % 1000)
     run = uuid.uuid4().hex[:8]
@@ -84,18 +98,9 @@ def http_client(idx, mode, port, token, warmup, duration, max_requests, barrier,
         items = pick_items(mode, rng)
         body = json.dumps(order_payload(items, f"b-{run}-{idx}-{n}"))
         t0 = time.monotonic()
-        try:
-            conn.request("POST", "/api/v1/orders/", body, {**headers, "Idempotency-Key": f"{run}-{idx}-{n}"})
-            resp = conn.getresponse()
-            data = resp.read()
-            status = resp.status
-            if resp.will_close:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        except (OSError, http.client.HTTPException) as exc:
-            status, data = 599, repr(exc).encode()
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn, status, data = post(
+            conn, port, "/api/v1/orders/", body, {**headers, "Idempotency-Key": f"{run}-{idx}-{n}"}
+        )
         t1 = time.monotonic()
         n += 1
         if mode == "oversell" or t0 >= start:
@@ -278,18 +283,7 @@ def http_callback_client(idx, n_clients, port, dup_rate, warmup, duration, barri
         if not replay:
             i += 1
         t0 = time.monotonic()
-        try:
-            conn.request("POST", "/api/v1/payments/callbacks/stripe/", body, headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            status = resp.status
-            if resp.will_close:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        except (OSError, http.client.HTTPException) as exc:
-            status, data = 599, repr(exc).encode()
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn, status, data = post(conn, port, "/api/v1/payments/callbacks/stripe/", body, headers)
         t1 = time.monotonic()
         last = (headers, body)
         if t0 >= start:
