@@ -113,7 +113,7 @@ class TokenRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         num, period = SimpleRateThrottle.parse_rate(None, settings.API_THROTTLE_RATE)
-        ident = request.auth.pk if request.auth is not None else self.get_ident(request)
+        ident = getattr(request.auth, "prefix", None) or self.get_ident(request)
         now = time.time()
         window = int(now // period)
         key = f"throttle:token:{ident}:{window}"

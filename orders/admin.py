@@ -12,13 +12,24 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
 
 from . import services
 from .fsm import TransitionPermissionDenied
-from .models import BlockedCustomer, Coupon, IdempotencyKey, Order, OrderItem, ReviewStatus, TransitionLog
+from .models import (
+    BlockedCustomer,
+    Coupon,
+    IdempotencyKey,
+    Order,
+    OrderItem,
+    ReviewStatus,
+    StorefrontKey,
+    TransitionLog,
+)
 
 # Transitions staff may take from the order page, each through its service.
 ADMIN_TRANSITIONS = {
@@ -355,6 +366,35 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(APIKey)  # the library's own model is unused: storefront keys are StorefrontKeys
+
+
+@admin.register(StorefrontKey)
+class StorefrontKeyAdmin(APIKeyModelAdmin):
+    """Keys are shown once, when made; staff revoke a key (for good) or rotate it (revoke + a new key)."""
+
+    list_display = ["prefix", "name", "client", "created", "expiry_date", "_has_expired", "revoked"]
+    list_filter = ["revoked", "created"]
+    list_select_related = ["client"]
+    search_fields = ["name", "prefix", "client__username"]
+    actions = ["rotate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(["client"] if obj else [])]
+
+    @admin.action(
+        description=_("Rotate selected keys (revoke, and show each storefront a new key once)"), permissions=["change"]
+    )
+    def rotate(self, request, queryset):
+        for key in queryset.filter(revoked=False).select_related("client"):
+            _new_key, secret = services.storefront_key_rotate(key=key, actor=request.user)
+            self.message_user(
+                request,
+                _("New key for %(storefront)s (shown only now): %(key)s") % {"storefront": key.name, "key": secret},
+                messages.WARNING,
+            )
 
 
 def action_form_page(model_admin, request, obj, form, title):

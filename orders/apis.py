@@ -2,7 +2,6 @@
 
 import re
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,7 +33,7 @@ class OrderListCreateApi(ListAPIView):
     serializer_class = OrderOutput
 
     def get_queryset(self):
-        return selectors.order_list(customer_id=self.request.query_params.get("customer_id"))
+        return selectors.order_list(client=self.request.user, customer_id=self.request.query_params.get("customer_id"))
 
     @extend_schema(
         operation_id="orders_list",
@@ -79,14 +78,12 @@ class OrderListCreateApi(ListAPIView):
 class OrderDetailApi(APIView):
     @extend_schema(operation_id="orders_retrieve", responses={200: OrderOutput, 404: ERROR})
     def get(self, request, number):
-        order = get_object_or_404(selectors.order_detail_queryset(), number=number)
-        return Response(render_order(order))
+        return Response(render_order(selectors.order_get(client=request.user, number=number)))
 
 
 class OrderCancelApi(APIView):
     @extend_schema(operation_id="orders_cancel", request=None, responses={200: OrderOutput, 404: ERROR, 409: ERROR})
     def post(self, request, number):
-        get_object_or_404(Order.objects.only("pk"), number=number)
+        selectors.order_get(client=request.user, number=number, detail=False)
         services.order_cancel(number=number, actor=request.user, reason=str(_("Cancelled by the customer")))
-        order = selectors.order_detail_queryset().get(number=number)
-        return Response(render_order(order))
+        return Response(render_order(selectors.order_get(client=request.user, number=number)))

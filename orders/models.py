@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 # Crockford's base32 without I, L, O, U: nothing to confuse when read over the phone.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -113,6 +114,15 @@ class Order(FSMModelMixin, models.Model):
     )
     review_status = FSMField(_("review"), default=ReviewStatus.CLEAR, choices=ReviewStatus.choices, protected=True)
 
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,  # led by the composite indexes below
+        verbose_name=_("storefront"),
+        help_text=_("The storefront that placed the order; no other storefront can see it."),
+    )
     customer_id = models.CharField(_("customer id"), max_length=64, db_index=True)
     customer_name = models.CharField(_("customer name"), max_length=200)
     customer_email = models.EmailField(_("e-mail"), db_index=True)
@@ -161,6 +171,8 @@ class Order(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["customer_id", "content_hash", "created_at"], name="order_duplicate_idx"),
             models.Index(fields=["status", "reservation_expires_at"], name="order_expiry_idx"),
+            models.Index(fields=["client", "customer_id", "created_at"], name="order_client_customer_idx"),
+            models.Index(fields=["client", "created_at"], name="order_client_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -354,3 +366,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class StorefrontKeyManager(APIKeyManager):
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("client").filter(client__is_active=True)
+
+
+class StorefrontKey(AbstractAPIKey):
+    """A storefront's API key. Only a SHA-512 of the key is kept (the key has 190 random bits, so a fast hash
+    is safe); the 8-character prefix finds the row. The storefront itself is `client`, a user named
+    `api:<storefront>`, so rotating a key keeps its orders."""
+
+    objects = StorefrontKeyManager()
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("storefront")
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("storefront API key")
+        verbose_name_plural = _("storefront API keys")

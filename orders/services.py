@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -45,6 +46,7 @@ from .models import (
     OrderStatus,
     PaymentStatus,
     ReviewStatus,
+    StorefrontKey,
     TransitionLog,
 )
 from .pricing import price_order
@@ -200,6 +202,30 @@ def _give_back_coupon(order: Order) -> None:
         Coupon.objects.filter(pk=order.coupon_id, used_count__gt=0).update(used_count=F("used_count") - 1)
 
 
+def _serialise_same_content(content_hash: str) -> None:
+    """Placements of the same content wait for each other from here to their commit, so the duplicate read
+    that follows sees every order committed before it: a double click makes one order, and the review rule
+    counts exactly. PostgreSQL: a transaction-level advisory lock on the content hash (60 bits of it).
+    SQLite (`make run`) needs none: its IMMEDIATE transactions already run one at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(content_hash[:15], 16)])
+
+
+def _recent_same_content(client, customer_id: str, content_hash: str, now: datetime) -> list[tuple[str, datetime]]:
+    return list(
+        Order.objects.filter(
+            client=client,
+            customer_id=customer_id,
+            content_hash=content_hash,
+            created_at__gte=now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES),
+        )
+        .exclude(status=OrderStatus.CANCELLED)
+        .order_by("-created_at")
+        .values_list("number", "created_at")[:50]
+    )
+
+
 def order_place(
     *,
     client: AbstractBaseUser,
@@ -242,60 +268,52 @@ def order_place(
     )
 
     content_hash = _content_hash(customer["id"], [(i["sku"], i["quantity"]) for i in items], pricing.total)
-    recent = list(
-        Order.objects.filter(
-            customer_id=customer["id"],
-            content_hash=content_hash,
-            created_at__gte=now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES),
-        )
-        .exclude(status=OrderStatus.CANCELLED)
-        .order_by("-created_at")
-        .values_list("number", "created_at")[:50]
-    )
-    if recent and not allow_duplicate:
-        # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
-        replay = _replay(client, idempotency_key, request_hash)
-        if replay:
-            return replay
-        raise DuplicateOrder(order=recent[0][0])
-    review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
-    held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
-
     lines = [(products[i["sku"]], i["quantity"]) for i in items]
     actor = client.get_username()  # storefront users are named `api:<storefront>`
     address = customer["address"]
+    fields = dict(
+        client=client,
+        customer_id=customer["id"],
+        customer_name=customer["name"],
+        customer_email=customer["email"],
+        customer_phone=customer["phone"],
+        street=address["street"],
+        city=address["city"],
+        province=address.get("province", ""),
+        postal_code=address["postal_code"],
+        country=address["country"],
+        shipping_method=shipping_method,
+        language=language or settings.CUSTOMER_DEFAULT_LANGUAGE,
+        currency=currency,
+        note=note,
+        coupon=coupon,
+        subtotal=pricing.subtotal,
+        shipping=pricing.shipping,
+        tax=pricing.tax,
+        discount=pricing.discount,
+        total=pricing.total,
+        content_hash=content_hash,
+        source=actor,
+        created_at=now,
+        reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
+    )
     for _attempt in range(5):
         # The first plan uses the availability read with the products; a retry reads it afresh.
         allocations = stock_plan(lines=lines, available=available)  # raises OutOfStock naming every short item
         available = None
-        order = Order(
-            customer_id=customer["id"],
-            customer_name=customer["name"],
-            customer_email=customer["email"],
-            customer_phone=customer["phone"],
-            street=address["street"],
-            city=address["city"],
-            province=address.get("province", ""),
-            postal_code=address["postal_code"],
-            country=address["country"],
-            shipping_method=shipping_method,
-            language=language or settings.CUSTOMER_DEFAULT_LANGUAGE,
-            currency=currency,
-            note=note,
-            coupon=coupon,
-            subtotal=pricing.subtotal,
-            shipping=pricing.shipping,
-            tax=pricing.tax,
-            discount=pricing.discount,
-            total=pricing.total,
-            content_hash=content_hash,
-            source=client.get_username(),
-            review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR,
-            created_at=now,
-            reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
-        )
         try:
             with transaction.atomic():
+                _serialise_same_content(content_hash)
+                recent = _recent_same_content(client, customer["id"], content_hash, now)
+                if recent and not allow_duplicate:
+                    # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
+                    replay = _replay(client, idempotency_key, request_hash)
+                    if replay:
+                        return replay
+                    raise DuplicateOrder(order=recent[0][0])
+                review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
+                held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
+                order = Order(**fields, review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR)
                 order.save(force_insert=True)
                 order.placed_items = OrderItem.objects.bulk_create(
                     [
@@ -352,7 +370,7 @@ def order_place(
                     holder=order.number, allocations=allocations, expires_at=order.reservation_expires_at, actor=actor
                 )
         except AllocationLost:
-            logger.info("allocation lost a race, planning again", extra={"order": order.number})
+            logger.info("allocation lost a race, planning again", extra={"customer": customer["id"]})
             continue
         except IntegrityError as exc:
             if "idempotencykey_client_key_uniq" not in str(exc):
@@ -556,3 +574,27 @@ def idempotency_keys_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(hours=max(settings.IDEMPOTENCY_KEY_TTL_HOURS, 24))
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+# --- storefront keys ------------------------------------------------------------------------------------------
+def storefront_key_issue(*, name: str) -> tuple[StorefrontKey, str]:
+    """Create storefront NAME's client if new, revoke its keys, and return a new key (shown only now)."""
+    with transaction.atomic():
+        client, created = get_user_model().objects.get_or_create(username=f"api:{name}"[:150])
+        if created:
+            client.set_unusable_password()
+            client.save(update_fields=["password"])
+        return _key_replace(client=client, name=name)
+
+
+def storefront_key_rotate(*, key: StorefrontKey, actor: Actor) -> tuple[StorefrontKey, str]:
+    """Revoke a key and issue its storefront a new one: the storefront's orders stay its own."""
+    with transaction.atomic():
+        new_key = _key_replace(client=key.client, name=key.name)
+    logger.info("API key %s of %s rotated by %s", key.prefix, key.client, _label(actor))
+    return new_key
+
+
+def _key_replace(*, client, name: str) -> tuple[StorefrontKey, str]:
+    StorefrontKey.objects.filter(client=client, revoked=False).update(revoked=True)
+    return StorefrontKey.objects.create_key(client=client, name=name[:50])

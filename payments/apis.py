@@ -1,13 +1,12 @@
 """Payment endpoints: the storefront starts a payment; gateways call back in their own wire format."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.models import Order
+from orders.selectors import order_get
 
 from . import services
 from .gateways import get_gateway
@@ -44,9 +43,9 @@ class PaymentStartApi(APIView):
         responses={201: PaymentOutput, 400: ERROR, 404: ERROR, 409: ERROR},
     )
     def post(self, request, number):
+        order_get(client=request.user, number=number, detail=False)
         payload = PaymentStartInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        get_object_or_404(Order.objects.only("pk"), number=number)
         payment = services.payment_start(
             order_number=number, gateway=payload.validated_data["gateway"], actor=request.user
         )

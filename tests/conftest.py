@@ -1,8 +1,8 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from orders.models import StorefrontKey
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
 
 
@@ -17,16 +17,25 @@ def api_user(db):
     return UserFactory(username="api:test-shop", is_staff=False)
 
 
+def storefront_key(user) -> str:
+    """A new API key for storefront user `user` (the key itself; only its hash is stored)."""
+    return StorefrontKey.objects.create_key(client=user, name=user.username[:50])[1]
+
+
+def storefront_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
 @pytest.fixture
 def token(api_user):
-    return Token.objects.create(user=api_user)
+    return storefront_key(api_user)
 
 
 @pytest.fixture
 def api(token):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    return storefront_client(token)
 
 
 @pytest.fixture

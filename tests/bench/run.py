@@ -442,18 +442,17 @@ def setup_database(url: str) -> tuple[str, dict]:
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
+    from orders.services import storefront_key_issue
     from tests.bench.seed import seed
 
     call_command("migrate", verbosity=0)
     from tests.bench.seed import seed_pending_payments
 
-    user = get_user_model().objects.create(username="api:bench")
-    token = Token.objects.create(user=user).key
+    api_key, token = storefront_key_issue(name="bench")
+    user = api_key.client
     t0 = time.monotonic()
     seed()
     seed_pending_payments(count=100_000)

@@ -52,12 +52,13 @@ def seed(*, products: int = 10_000, history: int = 100_000) -> None:
             INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
                 customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
                 shipping_method, language, currency, note, subtotal, shipping, tax, discount, total, content_hash,
-                source,
+                source, client_id,
                 reservation_expires_at, created_at, updated_at)
             SELECT 'H' || lpad(g::text, 7, '0') || '-SEED', 'completed', 'paid', 'delivered', 'clear',
                 'hist-' || (g %% 20000), 'Customer ' || g, 'c' || (g %% 20000) || '@example.com', '+86138001' ||
                 lpad((g %% 100000)::text, 5, '0'), '1 Road', 'Shanghai', 'Shanghai', '200000', 'CN', 'standard',
                 'zh-hans', 'CNY', '', 198.00, 0.00, 0.00, 0.00, 198.00, md5(g::text), 'api:bench',
+                (SELECT id FROM auth_user WHERE username = 'api:bench'),
                 now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
                 now() - (g || ' minutes')::interval
             FROM generate_series(1, %s) g
@@ -124,11 +125,12 @@ def seed_pending_payments(*, count: int) -> None:
             INSERT INTO orders_order (number, status, payment_status, shipping_status, review_status, customer_id,
                 customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
                 shipping_method, language, currency, note, subtotal, shipping, tax, discount, total, content_hash,
-                source,
+                source, client_id,
                 reservation_expires_at, created_at, updated_at)
             SELECT 'PEND' || lpad(g::text, 7, '0'), 'pending', 'pending', 'unfulfilled', 'clear', 'pend-' || g,
                 'Customer', 'p' || g || '@example.com', '+8613800138000', '1 Road', 'Shanghai', 'Shanghai', '200000',
                 'CN', 'standard', 'zh-hans', 'CNY', '', 99.00, 0.00, 0.00, 0.00, 99.00, md5(g::text), 'api:bench',
+                (SELECT id FROM auth_user WHERE username = 'api:bench'),
                 now() + interval '1 day', now(), now()
             FROM generate_series(1, %s) g
             """,

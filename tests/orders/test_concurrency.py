@@ -44,7 +44,7 @@ def run_threads(n, target):
 
 def client_for(token):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+
+from orders.services import storefront_key_issue
 
 DEMO_CATALOG = Path(__file__).resolve().parents[2] / "fixtures" / "demo_catalog.json"
 STAFF = [
@@ -34,8 +35,7 @@ class Command(BaseCommand):
             if group:
                 user.groups.add(Group.objects.get(name=group))
             lines.append(f"  {username:<10} {password:<22} {group or 'superuser'}")
-        api_user, _ = User.objects.get_or_create(username="api:demo-storefront")
-        token, _ = Token.objects.get_or_create(user=api_user)
+        _api_key, key = storefront_key_issue(name="demo-storefront")  # keys are kept hashed: a new one each run
         port = os.environ.get("PORT", "8000")
         self.stdout.write(f"\nDemo staff logins for http://127.0.0.1:{port}/admin/ :\n" + "\n".join(lines))
-        self.stdout.write(f"Demo storefront API token: Authorization: Token {token.key}\n")
+        self.stdout.write(f"Demo storefront API token: Authorization: Token {key}\n")

@@ -1,0 +1,41 @@
+"""Storefront authentication: `Authorization: Token <key>` (the contract), checked against hashed keys."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from .models import StorefrontKey
+
+KEY = re.compile(r"^[A-Za-z0-9.]{1,200}$")
+
+
+class StorefrontKeyAuthentication(BaseAuthentication):
+    """One indexed read by the key's prefix, then a SHA-512 compare: no dearer than DRF's plain tokens.
+
+    `request.user` is the storefront (its client user), `request.auth` the key row.
+    """
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        parts = str(request.META.get("HTTP_AUTHORIZATION", "")).split()
+        if not parts or parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(_("Send 'Authorization: Token <key>' with one key."))
+        key = parts[1]
+        if not KEY.match(key):
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        # Keys issued before hashing (40 hex characters) are found by their first 8 characters too.
+        prefix = key.partition(".")[0][:8]
+        api_key = StorefrontKey.objects.get_usable_keys().filter(prefix=prefix).first()
+        if api_key is None or api_key.has_expired or not api_key.is_valid(key):
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        return api_key.client, api_key
+
+    def authenticate_header(self, request):
+        return self.keyword
