@@ -20,6 +20,10 @@ class ShipmentStatus(models.TextChoices):
     IN_TRANSIT = "in_transit", _("In transit")
     DELIVERED = "delivered", _("Delivered")
     EXCEPTION = "exception", _("Exception")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_SHIPMENT = [ShipmentStatus.PENDING, ShipmentStatus.PICKING, ShipmentStatus.PACKED]
 
 
 class Shipment(FSMModelMixin, models.Model):
@@ -96,6 +100,10 @@ class Shipment(FSMModelMixin, models.Model):
     @transition(status, source=[ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT], target=ShipmentStatus.EXCEPTION)
     def fail_delivery(self):
         """The carrier reports a problem (address, damage, refusal)."""
+
+    @transition(status, source=OPEN_SHIPMENT, target=ShipmentStatus.CANCELLED)
+    def cancel(self):
+        """The order was refunded before this parcel left: nothing more is picked or shipped."""
 
 
 class ShipmentLine(models.Model):

@@ -22,7 +22,7 @@ from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
 
 from .carriers import Address, CarrierError, CarrierNotConfigured, TrackingUpdate, WaybillRequest, get_carrier
-from .models import Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
+from .models import OPEN_SHIPMENT, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def orders_awaiting_fulfilment(*, older_than_minutes: int = 5) -> list[str]:
 
 def _sync_order(order: Order, actor: Actor) -> None:
     """Move the (locked) order's shipping_status and status to follow its shipments."""
-    statuses = list(order.shipments.values_list("status", flat=True))
+    statuses = list(order.shipments.exclude(status=ShipmentStatus.CANCELLED).values_list("status", flat=True))
     if not statuses:
         return
     ranks = [RANK[s] for s in statuses]
@@ -142,11 +142,28 @@ def _sync_order(order: Order, actor: Actor) -> None:
         order.save(update_fields=[*fields, "updated_at"])
 
 
+def shipments_stop_for_refund(sender, *, order: Order, actor: Actor, **kwargs) -> set[int]:
+    """`order_refunded` receiver, in the refund's transaction: shipments not yet handed to a carrier are
+    cancelled (their stock goes back with the order's); returns the warehouses whose parcels already left."""
+    left = set()
+    for shipment in order.shipments.select_for_update().order_by("pk"):
+        if shipment.status in OPEN_SHIPMENT:
+            transition_apply(shipment, "cancel", actor=actor, reason=str(_("Order refunded")))
+            shipment.save(update_fields=["status", "updated_at"])
+        elif shipment.status != ShipmentStatus.CANCELLED:
+            left.add(shipment.warehouse_id)
+    return left
+
+
 def _step(shipment_id: int, name: str, actor: Actor, *, check_permission: bool, **changes) -> Shipment:
     with transaction.atomic():
         number = Shipment.objects.values_list("order__number", flat=True).get(pk=shipment_id)
         order = order_lock(number=number)
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+        if order.status != OrderStatus.PROCESSING:  # refunded, cancelled or held: nothing is picked or shipped
+            raise InvalidTransition(
+                _("The order is %(status)s.") % {"status": order.get_status_display()}, status=shipment.status
+            )
         transition_apply(shipment, name, actor=actor, check_permission=check_permission)
         for field, value in changes.items():
             setattr(shipment, field, value)

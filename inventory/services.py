@@ -6,7 +6,7 @@ Rows are always touched in stock-item id order so that concurrent multi-item ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -205,7 +205,7 @@ def stock_release(*, holder: str, actor: str, note: str = "") -> int:
     )
 
 
-def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, note: str) -> int:
+def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, note: str, except_warehouses=()) -> int:
     """Move every reservation of a holder from `state` to `new_state`, exactly once, with ledger rows.
 
     The reservation rows are locked and re-checked, so two callers racing (a replayed callback, an
@@ -218,7 +218,10 @@ def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, n
     }[kind]
     with transaction.atomic():
         held = list(
-            Reservation.objects.select_for_update().filter(holder=holder, state=state).order_by("stock_item_id", "id")
+            Reservation.objects.select_for_update()
+            .filter(holder=holder, state=state)
+            .exclude(stock_item__warehouse_id__in=except_warehouses)
+            .order_by("stock_item_id", "id")
         )
         if not held:
             return 0
@@ -261,8 +264,9 @@ def stock_commit(*, holder: str, actor: str, note: str = "") -> int:
     )
 
 
-def stock_return(*, holder: str, actor: str, note: str = "") -> int:
-    """Committed units that never left the warehouse (a refund before shipping) go back on hand."""
+def stock_return(*, holder: str, actor: str, note: str = "", except_warehouses: Collection[int] = ()) -> int:
+    """Committed units that never left the warehouse (a refund before shipping) go back on hand; units of
+    `except_warehouses` (whose parcels already left) stay out."""
     return _settle(
         holder=holder,
         state=Reservation.State.COMMITTED,
@@ -270,6 +274,7 @@ def stock_return(*, holder: str, actor: str, note: str = "") -> int:
         kind=StockMovement.Kind.RETURN,
         actor=actor,
         note=note,
+        except_warehouses=except_warehouses,
     )
 
 

@@ -50,6 +50,7 @@ from .models import (
     TransitionLog,
 )
 from .pricing import price_order
+from .signals import order_refunded
 
 logger = logging.getLogger(__name__)
 
@@ -459,15 +460,20 @@ def order_payment_failed(
 
 
 def order_refund(*, order: Order, actor: Actor, reason: str = "") -> int:
-    """A full refund: the order moves to `refunded`, and stock that never shipped goes back on hand.
-    Returns the units returned to stock. The order must be locked by the caller."""
+    """A full refund: the order moves to `refunded`, its fulfilment stops (open shipments are cancelled by
+    `order_refunded`'s receivers), and stock that never shipped goes back on hand, in the caller's
+    transaction. Returns the units returned to stock. The order must be locked by the caller."""
     transition_apply(order, "refund", actor=actor, reason=reason)
     fields = ["status"]
     if order.payment_status == PaymentStatus.PAID:
         transition_apply(order, "mark_refunded", actor=actor, reason=reason)
         fields.append("payment_status")
     order.save(update_fields=[*fields, "updated_at"])
-    return stock_return(holder=order.number, actor=_label(actor), note="refunded before shipping")
+    answers = order_refunded.send(sender=Order, order=order, actor=actor)
+    left = {warehouse for _receiver, warehouses in answers for warehouse in warehouses or ()}
+    return stock_return(
+        holder=order.number, actor=_label(actor), note="refunded before shipping", except_warehouses=left
+    )
 
 
 def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:

@@ -91,7 +91,7 @@ class OrderAdmin(orders_admin.OrderAdmin):
 
 class RefundInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Refund
-    fields = ["created_at", "amount", "reason", "gateway_refund_id", "actor"]
+    fields = ["created_at", "number", "amount", "status", "reason", "gateway_refund_id", "error", "actor"]
     readonly_fields = fields
 
 
@@ -186,14 +186,19 @@ class PaymentAdmin(admin.ModelAdmin):
         form = RefundForm(request.POST or None, remaining=remaining, initial={"amount": remaining})
         if request.method == "POST" and form.is_valid():
             try:
-                services.payment_refund(payment=payment, user=request.user, **form.cleaned_data)
+                refund = services.payment_refund(payment=payment, user=request.user, **form.cleaned_data)
             except ApplicationError as exc:
                 self.message_user(request, _("Not refunded: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
             else:
                 self.message_user(
                     request,
-                    _("Refunded %(amount)s of %(payment)s.")
-                    % {"amount": money(form.cleaned_data["amount"], payment.currency), "payment": payment.reference},
+                    _("Refund %(number)s of %(amount)s for %(payment)s: %(status)s.")
+                    % {
+                        "number": refund.number,
+                        "amount": money(refund.amount, payment.currency),
+                        "payment": payment.reference,
+                        "status": refund.get_status_display(),
+                    },
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[pk]))
@@ -283,9 +288,10 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "payment", "amount", "reason", "gateway_refund_id", "actor"]
+    list_display = ["created_at", "number", "payment", "amount", "status", "reason", "gateway_refund_id", "actor"]
+    list_filter = ["status"]
     list_select_related = ["payment"]
-    search_fields = ["=payment__reference", "=gateway_refund_id"]
+    search_fields = ["=number", "=payment__reference", "=gateway_refund_id"]
 
 
 @admin.register(SandboxTransaction)

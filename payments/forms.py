@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import new_refund_number
+
 
 class MarkPaidForm(forms.Form):
     bank_reference = forms.CharField(label=_("Bank or gateway reference"), max_length=128)
@@ -32,10 +34,13 @@ class MarkPaidForm(forms.Form):
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount to refund"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     reason = forms.CharField(label=_("Reason"), max_length=200)
+    # Made when the form is shown: submitting the same form twice finds the first refund and sends nothing.
+    number = forms.RegexField(r"^RF[0-9A-Z]{6,30}$", widget=forms.HiddenInput)
 
     def __init__(self, *args, remaining: Decimal, **kwargs):
         super().__init__(*args, **kwargs)
         self.remaining = remaining
+        self.fields["number"].initial = new_refund_number()
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]

@@ -93,13 +93,30 @@ class Payment(FSMModelMixin, models.Model):
         """Fully refunded; partial refunds are Refund rows on a payment that stays paid."""
 
 
-class Refund(models.Model):
+def new_refund_number() -> str:
+    """Our refund id, sent as the gateway's idempotency key / out_refund_no (≤ 32 alphanumerics)."""
+    return "RF" + timezone.now().strftime("%y%m%d") + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(12))
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Sent to the gateway")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Refused by the gateway")
+
+
+class Refund(FSMModelMixin, models.Model):
+    """One refund, written under the order lock before the gateway is asked, so a second submit finds it."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
+    number = models.CharField(_("number"), max_length=32, unique=True, default=new_refund_number, editable=False)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
-    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=128, unique=True)
+    status = FSMField(_("status"), default=RefundStatus.PENDING, choices=RefundStatus.choices, protected=True)
+    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=128, unique=True, null=True, blank=True)
+    error = models.CharField(_("gateway error"), max_length=500, blank=True)
     actor = models.CharField(_("actor"), max_length=150)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -108,7 +125,15 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
 
     def __str__(self):
-        return f"{self.amount} ({self.gateway_refund_id})"
+        return self.number
+
+    @transition(status, source=RefundStatus.PENDING, target=RefundStatus.SUCCEEDED)
+    def succeed(self):
+        """The gateway refunded it (its answer, or its notification)."""
+
+    @transition(status, source=RefundStatus.PENDING, target=RefundStatus.FAILED)
+    def fail(self):
+        """The gateway refused it for good; the amount may be refunded again."""
 
 
 class PaymentEvent(models.Model):
@@ -139,6 +164,13 @@ class PaymentEvent(models.Model):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     headers = models.JSONField(_("headers"), default=dict, blank=True)
     body = models.TextField(_("body"), blank=True)
+    transmission_id = models.CharField(
+        _("transmission id"),
+        max_length=128,
+        blank=True,
+        help_text=_("The gateway's id of this delivery, where its signature does not cover the whole body."),
+    )
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
     signature_valid = models.BooleanField(_("signature valid"), null=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.RECEIVED)
     error = models.CharField(_("error"), max_length=500, blank=True)
@@ -160,6 +192,13 @@ class PaymentEvent(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("payment event")
         verbose_name_plural = _("payment events")
+        indexes = [
+            models.Index(
+                fields=["gateway", "transmission_id"],
+                condition=~Q(transmission_id=""),
+                name="paymentevent_transmission_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.gateway} {self.event_type or self.kind} {self.reference}"
@@ -181,9 +220,11 @@ class SandboxTransaction(models.Model):
     reference = models.CharField(_("reference"), max_length=32)
     status = models.CharField(_("status"), max_length=20)
     gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128)
+    order_id = models.CharField(_("gateway order id"), max_length=64, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     refunded = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=0)
+    refunds = models.JSONField(_("refunds"), default=dict, blank=True, help_text=_("Refund id → amount."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

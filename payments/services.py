@@ -7,9 +7,9 @@ Gateways are called outside any lock; raw inbound requests are stored before any
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -30,8 +31,9 @@ from orders.models import PaymentStatus as OrderPaymentStatus
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
 
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
+from .gateways.base import GatewayRefused
 from .gateways.sandbox import sandbox_record
-from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund
+from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -103,6 +105,7 @@ def payment_start(*, order_number: str, gateway: str, actor: Actor) -> Payment:
                 status="pending",
                 amount=payment.amount,
                 currency=payment.currency,
+                order_id=action.get("paypal_order_id", ""),
             )
     return payment
 
@@ -149,18 +152,38 @@ def _apply_failure(order: Order, payment: Payment, n: Notification, actor: Actor
 
 
 def _apply_refund(
-    order: Order, payment: Payment, refund_id: str, amount: Decimal, actor: Actor, reason: str = ""
+    order: Order, payment: Payment, n: Notification, actor: Actor, refund: Refund | None = None
 ) -> tuple[str, str]:
-    if Refund.objects.filter(gateway_refund_id=refund_id).exists():
+    """Record a refund the gateway made: ours (`refund`, written before we asked), or one it tells us about.
+
+    A gateway's notification of our own refund may come before our call returns with the gateway's id: a
+    pending refund of the same amount on this payment is taken to be it, so it is never counted twice.
+    """
+    label, _user = actor_parts(actor)
+    amount = n.refund_amount
+    known = Refund.objects.filter(Q(gateway_refund_id=n.refund_id) | Q(number=n.refund_id)).first()
+    if known is not None and known.status == RefundStatus.SUCCEEDED:
         return Outcome.DUPLICATE, "refund already recorded"
-    if payment.status != PaymentStatus.PAID or amount <= 0 or amount > payment.amount - payment.refunded_amount:
+    refund = refund or known
+    if refund is None:
+        refund = payment.refunds.filter(status=RefundStatus.PENDING, amount=amount).order_by("created_at").first()
+    if (
+        payment.status != PaymentStatus.PAID
+        or not amount
+        or amount <= 0
+        or amount > payment.amount - payment.refunded_amount
+    ):
         payment.attention = str(_("A refund of %(amount)s does not fit this payment.") % {"amount": amount})
         payment.save(update_fields=["attention", "updated_at"])
         return Outcome.FLAGGED, "refund does not fit the payment"
-    label, _user = actor_parts(actor)
-    Refund.objects.create(payment=payment, amount=amount, reason=reason[:255], gateway_refund_id=refund_id, actor=label)
+    if refund is None:  # made at the gateway (its dashboard): recorded here as it stands
+        refund = Refund.objects.create(payment=payment, amount=amount, reason=n.event_type[:255], actor=label)
+    refund.gateway_refund_id = n.refund_id
+    transition_apply(refund, "succeed", actor=actor, reason=n.event_type)
+    refund.save(update_fields=["gateway_refund_id", "status", "updated_at"])
     payment.refunded_amount += amount
     fields = ["refunded_amount", "updated_at"]
+    reason = refund.reason
     if payment.refunded_amount == payment.amount:
         transition_apply(payment, "refund", actor=actor, reason=reason)
         fields.append("status")
@@ -176,7 +199,9 @@ def _apply_refund(
 VERIFIED_FIELDS = ["signature_valid", "reference", "event_type", "gateway_txn_id", "amount", "currency"]
 
 
-def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor) -> CallbackResult:
+def _apply(
+    payment: Payment, n: Notification, event: PaymentEvent, actor: Actor, refund: Refund | None = None
+) -> CallbackResult:
     """Lock order then payment, check the notification against the payment, apply it, record the outcome."""
     with transaction.atomic(), transition_logs_batched():
         order = order_lock(number=payment.order.number)
@@ -203,7 +228,7 @@ def _apply(payment: Payment, n: Notification, event: PaymentEvent, actor: Actor)
         elif n.outcome == "failure":
             (outcome, message), accepted = _apply_failure(order, payment, n, actor), True
         elif n.outcome == "refund":
-            (outcome, message) = _apply_refund(order, payment, n.refund_id, n.refund_amount, actor, reason=n.event_type)
+            (outcome, message) = _apply_refund(order, payment, n, actor, refund=refund)
             accepted = outcome != Outcome.FLAGGED
         else:
             outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
@@ -232,11 +257,14 @@ def payment_apply_callback(
         raise UnsupportedGateway()
     label, user = actor_parts(actor or f"gateway:{gateway}")
     kept = {k: v for k, v in headers.items() if k.lower() not in KEPT_HEADERS_EXCLUDED}
+    transmission = "" if adapter.signs_whole_body else adapter.transmission_id(headers)[:128]
     event = PaymentEvent.objects.create(
         gateway=gateway,
         kind="replay" if replay_of else "callback",
         headers=kept,
         body=body.decode("utf-8", errors="replace"),
+        transmission_id=transmission,
+        body_sha256=hashlib.sha256(body).hexdigest(),
         actor=label,
         user=user,
         replay_of=replay_of,
@@ -259,6 +287,8 @@ def payment_apply_callback(
     event.amount = n.refund_amount if n.outcome == "refund" else n.amount
     event.currency = n.currency[:3]
     verified = {name: getattr(event, name) for name in VERIFIED_FIELDS}
+    if transmission and _transmission_reused(event):
+        return reject("transmission id seen before with another body", **{**verified, "signature_valid": False})
     payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
     if payment is None:
         return reject("unknown reference", **verified)
@@ -268,7 +298,34 @@ def payment_apply_callback(
         except GatewayError as exc:
             return reject(f"capture failed: {exc}", **verified)  # PayPal resends the approval: capture retried
         event.gateway_txn_id = n.gateway_txn_id
+        if n.reference != payment.reference:
+            return reject("the approved order is another payment's", **{**verified, "signature_valid": False})
+    elif not adapter.signs_whole_body:
+        try:
+            confirmed = adapter.confirm(n)
+        except GatewayError as exc:  # unreachable: the gateway resends; unknown to it: forged
+            forged = isinstance(exc, GatewayRefused) and not exc.transient
+            return reject(f"not confirmed by the gateway: {exc}", **{**verified, "signature_valid": not forged})
+        if _claims(confirmed) != _claims(n):
+            return reject("the body disagrees with the gateway's API", **{**verified, "signature_valid": False})
     return _apply(payment, n, event, actor or f"gateway:{gateway}")
+
+
+def _claims(n: Notification) -> tuple:
+    """What a notification asserts, as compared with what the gateway's API says."""
+    return (n.reference, n.outcome, n.gateway_txn_id, n.amount, n.currency, n.refund_id, n.refund_amount)
+
+
+def _transmission_reused(event: PaymentEvent) -> bool:
+    """A gateway delivers each transmission with one body: the same id with another authentic-looking body
+    is a genuine signature carried onto a rewritten body."""
+    return (
+        PaymentEvent.objects.filter(gateway=event.gateway, transmission_id=event.transmission_id)
+        .exclude(pk=event.pk)
+        .exclude(body_sha256=event.body_sha256)
+        .exclude(signature_valid=False)
+        .exists()
+    )
 
 
 def payment_replay_event(*, event: PaymentEvent, user: AbstractBaseUser) -> CallbackResult:
@@ -325,7 +382,8 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
 def payment_mark_paid_manually(
     *, order_number: str, bank_reference: str, amount: Decimal, user: AbstractBaseUser, reason: str = "", note: str = ""
 ) -> Payment:
-    """Finance reconciled a bank transfer by hand: the same path as a gateway success, with the user as actor."""
+    """Finance reconciled a bank transfer by hand: the same path as a gateway success, with the user as actor,
+    in one transaction (a refusal leaves nothing behind)."""
     bank_reference = bank_reference.strip()
     if not bank_reference:
         raise PaymentValidationError(_("A bank or gateway reference is required."))
@@ -359,38 +417,58 @@ def payment_mark_paid_manually(
             actor=user.get_username(),
             user=user,
         )
-    n = Notification(
-        reference=payment.reference,
-        outcome="success",
-        event_type="manual reconciliation",
-        gateway_txn_id=bank_reference,
-        amount=amount,
-        currency=order.currency,
-    )
-    # The manual payment's amount is what finance saw arrive; a difference is noted, not refused.
-    result = _apply(payment, n, event, user)
-    if amount != order.total:
-        Payment.objects.filter(pk=payment.pk).update(
-            attention=str(
+        # The manual payment's amount is what finance saw arrive: the payment is made for that amount, and
+        # a difference from the total is noted for finance, not refused.
+        n = Notification(
+            reference=payment.reference,
+            outcome="success",
+            event_type=str(_("bank transfer %(ref)s") % {"ref": bank_reference})[:60],
+            gateway_txn_id=bank_reference,
+            amount=amount,
+            currency=order.currency,
+        )
+        result = _apply(payment, n, event, user)
+        if not result.accepted:
+            raise PaymentValidationError(result.message)
+        if amount != order.total:
+            payment.attention = str(
                 _("Paid %(amount)s against a total of %(total)s: %(reason)s")
                 % {"amount": amount, "total": order.total, "reason": reason}
             )
-        )
+            Payment.objects.filter(pk=payment.pk).update(attention=payment.attention)
     payment.refresh_from_db()
-    assert result.accepted
     return payment
 
 
-def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser, reason: str = "") -> Refund:
-    """Refund all or part of a paid payment through its gateway, then record it like a refund callback."""
-    if payment.status != PaymentStatus.PAID:
-        raise InvalidTransition(_("Only a paid payment can be refunded."), status=payment.status)
-    remaining = payment.amount - payment.refunded_amount
-    if amount <= 0 or amount > remaining:
-        raise PaymentValidationError(_("Refund between 0.01 and %(remaining)s.") % {"remaining": remaining})
-    refund_id = f"RF{payment.reference[1:]}{secrets.token_hex(3).upper()}"
+def payment_refund(
+    *, payment: Payment, amount: Decimal, user: AbstractBaseUser, reason: str = "", number: str = ""
+) -> Refund:
+    """Refund all or part of a paid payment through its gateway, exactly once per `number`.
+
+    The refund row is written under the order and payment locks before the gateway is called, and its
+    number is the gateway's idempotency key (out_refund_no, PayPal-Request-Id, …): a second submit of the
+    same form finds the row and sends nothing, and amounts already being refunded count as spent.
+    """
+    label, _user = actor_parts(user)
+    with transaction.atomic():
+        order_lock(number=payment.order.number)
+        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
+        existing = Refund.objects.filter(number=number).first() if number else None
+        if existing is not None:
+            if existing.payment_id != payment.pk:
+                raise PaymentValidationError(_("This refund belongs to another payment."))
+            return existing
+        if payment.status != PaymentStatus.PAID:
+            raise InvalidTransition(_("Only a paid payment can be refunded."), status=payment.status)
+        sending = payment.refunds.filter(status=RefundStatus.PENDING).aggregate(s=Sum("amount"))["s"] or 0
+        remaining = payment.amount - payment.refunded_amount - sending
+        if amount <= 0 or amount > remaining:
+            raise PaymentValidationError(_("Refund between 0.01 and %(remaining)s.") % {"remaining": remaining})
+        refund = Refund.objects.create(
+            payment=payment, amount=amount, reason=reason[:255], actor=label, **({"number": number} if number else {})
+        )
     if payment.gateway == Gateway.MANUAL:
-        gateway_refund_id = refund_id  # paid back by bank transfer; finance records it here
+        gateway_refund_id = refund.number  # paid back by bank transfer; finance records it here
     else:
         try:
             gateway_refund_id = get_gateway(payment.gateway).refund(
@@ -398,10 +476,11 @@ def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser,
                 gateway_txn_id=payment.gateway_txn_id or "",
                 amount=amount,
                 currency=payment.currency,
-                refund_id=refund_id,
+                refund_id=refund.number,
                 total=payment.amount,
             )
         except GatewayError as exc:
+            _refund_failed(refund, exc, user)
             raise GatewayUnavailable(str(exc)) from exc
     event = PaymentEvent.objects.create(
         gateway=payment.gateway,
@@ -412,8 +491,8 @@ def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser,
         amount=amount,
         currency=payment.currency,
         gateway_txn_id=gateway_refund_id,
-        body=json.dumps({"refund_id": gateway_refund_id, "amount": str(amount), "reason": reason}),
-        actor=user.get_username(),
+        body=json.dumps({"refund": refund.number, "refund_id": gateway_refund_id, "amount": str(amount)}),
+        actor=label,
         user=user,
     )
     n = Notification(
@@ -424,10 +503,24 @@ def payment_refund(*, payment: Payment, amount: Decimal, user: AbstractBaseUser,
         refund_id=gateway_refund_id,
         refund_amount=amount,
     )
-    result = _apply(payment, n, event, user)
+    result = _apply(payment, n, event, user, refund=refund)
     if not result.accepted:
         raise PaymentValidationError(result.message)
-    return Refund.objects.get(gateway_refund_id=gateway_refund_id)
+    refund.refresh_from_db()
+    return refund
+
+
+def _refund_failed(refund: Refund, exc: GatewayError, user: AbstractBaseUser) -> None:
+    """A refusal frees the amount; an unreachable gateway leaves the refund pending (it may have refunded:
+    asking again with the same number is safe, and the gateway's notification settles it)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund.error = str(exc)[:500]
+        fields = ["error", "updated_at"]
+        if not exc.transient and refund.status == RefundStatus.PENDING:
+            transition_apply(refund, "fail", actor=user, reason=refund.error)
+            fields.append("status")
+        refund.save(update_fields=fields)
 
 
 def payment_resolve_attention(*, payment: Payment, user: AbstractBaseUser) -> None:

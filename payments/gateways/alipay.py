@@ -68,6 +68,7 @@ def sign_content(params: dict[str, str]) -> bytes:
 
 class AlipayGateway(SandboxLedgerMixin):
     name = "alipay"
+    signs_whole_body = True
 
     def _alipay_public_key(self):
         if self.sandbox:

@@ -95,6 +95,9 @@ class PaymentRequest:
 
 class PaymentGateway(Protocol):
     name: str
+    # False where the signature does not cover the whole body (PayPal: only its CRC32). Such a gateway also
+    # has `confirm(notification)` (its API's view of what the body claims) and `transmission_id(headers)`.
+    signs_whole_body: bool
 
     def create(self, request: PaymentRequest) -> dict:
         """What the storefront needs next (pay URL, QR code, client secret, approve URL)."""

@@ -1,5 +1,10 @@
 """PayPal webhooks: RSA-SHA256 over `transmission_id|transmission_time|webhook_id|crc32(body)`, checked
-against a configured certificate (never one fetched from the URL the request names)."""
+against a configured certificate (never one fetched from the URL the request names).
+
+That signature covers only a CRC32 of the body, and a rewritten body can be padded to the same CRC32: a
+genuine transmission could be re-aimed at another order. So the body's word is never taken: `confirm()`
+asks PayPal's API (the sandbox its ledger) about the capture or refund the webhook names, and the service
+refuses a transmission id it has seen with another body."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import secrets
 import uuid
 import zlib
@@ -32,11 +38,17 @@ from .base import (
     answer_field,
     http_call,
 )
-from .sandbox import SandboxLedgerMixin, sandbox_txn_id
+from .sandbox import SandboxLedgerMixin, sandbox_ledger
+
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class PayPalGateway(SandboxLedgerMixin):
     name = "paypal"
+    signs_whole_body = False
+
+    def transmission_id(self, headers: dict[str, str]) -> str:
+        return next((v for k, v in headers.items() if k.lower() == "paypal-transmission-id"), "")
 
     def _public_key(self):
         if self.sandbox:
@@ -76,15 +88,62 @@ class PayPalGateway(SandboxLedgerMixin):
 
     def capture(self, approved: Notification) -> Notification:
         """The buyer approved the order (CHECKOUT.ORDER.APPROVED): take the money. Idempotent per payment,
-        so a resent approval captures once."""
+        so a resent approval captures once. What counts is PayPal's answer, not the webhook's body."""
+        resource_id(approved.gateway_txn_id)
         if self.sandbox:
-            return replace(
-                approved,
-                outcome="success",
-                event_type="capture:COMPLETED",
-                gateway_txn_id=sandbox_txn_id(self.name, approved.reference),
-            )
+            tx = sandbox_ledger(self.name, order_id=approved.gateway_txn_id)
+            if tx.status == "pending":
+                tx.status = "paid"
+                tx.save(update_fields=["status", "updated_at"])
+            return self._from_ledger(tx, event_type="capture:COMPLETED")
         return self._captured(self._capture(approved.gateway_txn_id, approved.reference), approved.reference)
+
+    def confirm(self, n: Notification) -> Notification:
+        """PayPal's own view of the capture or refund a webhook names, in the same terms as parse_callback()."""
+        if n.outcome == "refund":
+            resource_id(n.refund_id)
+            if self.sandbox:
+                tx = sandbox_ledger(self.name, refund_id=n.refund_id)
+                return replace(
+                    n,
+                    reference=tx.reference,
+                    refund_amount=Decimal(tx.refunds[n.refund_id]),
+                    currency=tx.currency,
+                    gateway_txn_id=tx.gateway_txn_id,
+                )
+            refund = self._api("GET", f"/v2/payments/refunds/{n.refund_id}")
+            up = next((link["href"] for link in refund.get("links", []) if link.get("rel") == "up"), "")
+            capture = self._api("GET", f"/v2/payments/captures/{resource_id(up.rstrip('/').rsplit('/', 1)[-1])}")
+            try:
+                return replace(
+                    n,
+                    reference=refund.get("custom_id") or capture.get("custom_id", ""),
+                    refund_amount=Decimal(refund["amount"]["value"]),
+                    currency=refund["amount"]["currency_code"],
+                    gateway_txn_id=capture.get("id", ""),
+                    outcome="refund" if refund.get("status") == "COMPLETED" else "ignored",
+                )
+            except (KeyError, TypeError, InvalidOperation) as exc:
+                raise MalformedNotification(f"bad PayPal refund: {exc}") from exc
+        if n.outcome not in ("success", "failure"):
+            return n  # events we ignore change nothing
+        resource_id(n.gateway_txn_id)
+        if self.sandbox:
+            return self._from_ledger(sandbox_ledger(self.name, txn_id=n.gateway_txn_id), n.event_type)
+        capture = self._api("GET", f"/v2/payments/captures/{n.gateway_txn_id}")
+        order = {"status": capture.get("status", ""), "purchase_units": [{"payments": {"captures": [capture]}}]}
+        return replace(self._captured(order, ""), event_type=n.event_type)
+
+    def _from_ledger(self, tx, event_type: str) -> Notification:
+        outcome = {"paid": "success", "failed": "failure"}.get(tx.status, "ignored")
+        return Notification(
+            reference=tx.reference,
+            outcome=outcome,
+            event_type=event_type,
+            gateway_txn_id=tx.gateway_txn_id,
+            amount=tx.amount,
+            currency=tx.currency,
+        )
 
     def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         order_id = (action or {}).get("paypal_order_id")
@@ -101,7 +160,11 @@ class PayPalGateway(SandboxLedgerMixin):
         data = self._api(
             "POST",
             f"/v2/payments/captures/{gateway_txn_id}/refund",
-            {"amount": {"value": f"{amount:.2f}", "currency_code": currency}, "invoice_id": refund_id},
+            {
+                "amount": {"value": f"{amount:.2f}", "currency_code": currency},
+                "invoice_id": refund_id,
+                "custom_id": reference,
+            },
             request_id=refund_id,
         )
         return answer_field(data, "id", "PayPal")
@@ -116,7 +179,7 @@ class PayPalGateway(SandboxLedgerMixin):
             unit = order["purchase_units"][0]
             captures = (unit.get("payments") or {}).get("captures") or []
             capture = captures[0] if captures else {}
-            amount = capture.get("amount") or unit["amount"]
+            amount = capture.get("amount") or unit.get("amount") or {}
             common = {
                 "reference": capture.get("custom_id") or unit.get("custom_id") or reference,
                 "gateway_txn_id": capture.get("id", ""),
@@ -204,7 +267,7 @@ class PayPalGateway(SandboxLedgerMixin):
                 unit = resource["purchase_units"][0]
                 resource = {**resource, "custom_id": unit.get("custom_id", ""), "amount": unit["amount"]}
             common = {
-                "reference": resource.get("custom_id", ""),
+                "reference": _text(resource, "custom_id"),
                 "event_type": kind,
                 "amount": Decimal(resource["amount"]["value"]),
                 "currency": resource["amount"]["currency_code"],
@@ -212,17 +275,17 @@ class PayPalGateway(SandboxLedgerMixin):
         except (ValueError, KeyError, IndexError, TypeError, InvalidOperation) as exc:
             raise MalformedNotification(f"bad event: {exc}") from exc
         if kind == "CHECKOUT.ORDER.APPROVED":  # the resource is the order: capture it (services call capture())
-            return Notification(outcome="approved", gateway_txn_id=resource.get("id", ""), **common)
+            return Notification(outcome="approved", gateway_txn_id=_text(resource, "id"), **common)
         if kind == "PAYMENT.CAPTURE.COMPLETED":
-            return Notification(outcome="success", gateway_txn_id=resource.get("id", ""), **common)
+            return Notification(outcome="success", gateway_txn_id=_text(resource, "id"), **common)
         if kind == "PAYMENT.CAPTURE.DENIED":
-            return Notification(outcome="failure", definitive=True, gateway_txn_id=resource.get("id", ""), **common)
+            return Notification(outcome="failure", definitive=True, gateway_txn_id=_text(resource, "id"), **common)
         if kind == "PAYMENT.CAPTURE.REFUNDED":
             return Notification(
                 outcome="refund",
-                refund_id=resource.get("id", ""),
+                refund_id=_text(resource, "id"),
                 refund_amount=common.pop("amount"),
-                gateway_txn_id=resource.get("capture_id", ""),
+                gateway_txn_id=_text(resource, "capture_id"),
                 **common,
             )
         return Notification(outcome="ignored", **common)
@@ -273,3 +336,16 @@ class PayPalGateway(SandboxLedgerMixin):
             "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-sandbox",
         }
         return SignedRequest(path="/api/v1/payments/callbacks/paypal/", headers=headers, body=body)
+
+
+def _text(resource: dict, key: str) -> str:
+    """A string field of a webhook's resource; anything else (null, a number, an object) counts as absent."""
+    value = resource.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def resource_id(value: str) -> str:
+    """A PayPal id from a webhook goes into an API path: letters, digits and dashes only."""
+    if not RESOURCE_ID.match(value or ""):
+        raise MalformedNotification("PayPal resource id missing or malformed")
+    return value

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from .base import Notification
+from .base import GatewayRefused, Notification
 
 
 def sandbox_txn_id(gateway: str, reference: str) -> str:
@@ -24,17 +24,48 @@ def sandbox_txn_id(gateway: str, reference: str) -> str:
     }.get(gateway, digest[:24])
 
 
-def sandbox_record(*, gateway: str, reference: str, status: str, amount: Decimal, currency: str) -> str:
-    """Remember what the sandbox gateway decided (pending, paid, failed); returns its transaction id."""
+def sandbox_record(
+    *, gateway: str, reference: str, status: str, amount: Decimal, currency: str, order_id: str = ""
+) -> str:
+    """Remember what the sandbox gateway decided (pending, paid, failed); returns its transaction id.
+    `order_id`: the gateway's own id of the payment (PayPal's order), as create() returned it."""
     from payments.models import SandboxTransaction
 
     txn_id = sandbox_txn_id(gateway, reference)
-    SandboxTransaction.objects.update_or_create(
-        gateway=gateway,
-        reference=reference,
-        defaults={"status": status, "gateway_txn_id": txn_id, "amount": amount, "currency": currency},
-    )
+    defaults = {"status": status, "gateway_txn_id": txn_id, "amount": amount, "currency": currency}
+    if order_id:
+        defaults["order_id"] = order_id
+    SandboxTransaction.objects.update_or_create(gateway=gateway, reference=reference, defaults=defaults)
     return txn_id
+
+
+def sandbox_record_refund(*, gateway: str, reference: str, refund_id: str, amount: Decimal) -> None:
+    """The sandbox gateway refunded `amount` of a payment under `refund_id` (once per id, as gateways do)."""
+    from payments.models import SandboxTransaction
+
+    with transaction.atomic():
+        tx = SandboxTransaction.objects.select_for_update().filter(gateway=gateway, reference=reference).first()
+        if tx is not None and refund_id not in tx.refunds:
+            tx.refunds[refund_id] = str(amount)
+            tx.refunded += amount
+            tx.save(update_fields=["refunds", "refunded", "updated_at"])
+
+
+def sandbox_ledger(gateway: str, *, order_id: str = "", txn_id: str = "", refund_id: str = ""):
+    """A sandbox payment found as the gateway's API finds it, by the gateway's own id; unknown → refused."""
+    from payments.models import SandboxTransaction
+
+    rows = SandboxTransaction.objects.filter(gateway=gateway)
+    if order_id:
+        rows = rows.filter(order_id=order_id)
+    elif txn_id:
+        rows = rows.filter(gateway_txn_id=txn_id)
+    else:
+        rows = rows.filter(refunds__has_key=refund_id)
+    tx = rows.first() if order_id or txn_id or refund_id else None
+    if tx is None:
+        raise GatewayRefused(f"{gateway}: no such resource", "RESOURCE_NOT_FOUND")
+    return tx
 
 
 class SandboxLedgerMixin:
@@ -82,11 +113,5 @@ class SandboxLedgerMixin:
                 refund_id=refund_id,
                 total=total,
             )
-        from payments.models import SandboxTransaction
-
-        with transaction.atomic():
-            tx = SandboxTransaction.objects.select_for_update().filter(gateway=self.name, reference=reference).first()
-            if tx is not None:
-                tx.refunded += amount
-                tx.save(update_fields=["refunded", "updated_at"])
+        sandbox_record_refund(gateway=self.name, reference=reference, refund_id=refund_id, amount=amount)
         return refund_id

@@ -31,6 +31,7 @@ from .sandbox import SandboxLedgerMixin
 
 class StripeGateway(SandboxLedgerMixin):
     name = "stripe"
+    signs_whole_body = True
 
     def _secret(self) -> str:
         return "whsec_" + keys.sandbox_secret("stripe_webhook", 32) if self.sandbox else settings.STRIPE_WEBHOOK_SECRET

@@ -40,6 +40,7 @@ FINAL_STATES = ("SUCCESS", "CLOSED", "REVOKED", "PAYERROR")
 
 class WeChatPayGateway(SandboxLedgerMixin):
     name = "wechatpay"
+    signs_whole_body = True
 
     def _apiv3_key(self) -> bytes:
         key = keys.sandbox_secret("wechatpay_apiv3", 32) if self.sandbox else settings.WECHATPAY_APIV3_KEY

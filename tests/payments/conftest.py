@@ -5,6 +5,8 @@ import pytest
 from django.core.management import call_command
 
 from tests.conftest import order_body
+from tests.local_server import serving
+from tests.payments.gateway_platforms import Platforms, private_pem, public_pem
 
 
 def signed(reference, gateway, outcome="success", **options):
@@ -40,3 +42,30 @@ def start(api):
 
 
 GATEWAYS = ["alipay", "wechatpay", "stripe", "paypal"]
+
+
+@pytest.fixture
+def platforms(settings):
+    platforms = Platforms()
+    with serving(platforms.respond) as platforms.url:
+        yield configure(platforms, settings)
+
+
+def configure(platforms, settings):
+    settings.PAYMENTS_SANDBOX = False
+    settings.WECHATPAY_API_URL = platforms.url
+    settings.WECHATPAY_MCHID = platforms.mchid
+    settings.WECHATPAY_MCH_PRIVATE_KEY = private_pem("wechatpay-merchant")
+    settings.WECHATPAY_MCH_SERIAL = platforms.merchant_serial
+    settings.WECHATPAY_PLATFORM_CERT = public_pem("wechatpay-platform")
+    settings.WECHATPAY_PLATFORM_SERIAL = platforms.platform_serial
+    settings.ALIPAY_GATEWAY_URL = f"{platforms.url}/gateway.do"
+    settings.ALIPAY_APP_ID = platforms.alipay_app_id
+    settings.ALIPAY_APP_PRIVATE_KEY = private_pem("alipay-app")
+    settings.ALIPAY_PUBLIC_KEY = public_pem("alipay-platform")
+    settings.PAYPAL_API_URL = f"{platforms.url}/paypal"
+    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET = platforms.paypal_client
+    settings.PAYPAL_WEBHOOK_CERT = public_pem("paypal-webhook")
+    settings.STRIPE_API_URL = f"{platforms.url}/stripe"
+    settings.STRIPE_SECRET_KEY = platforms.stripe_key
+    return platforms

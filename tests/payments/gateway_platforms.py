@@ -182,6 +182,7 @@ class Platforms:
     paypal_tokens_issued: int = 0
     paypal_token: str | None = None  # the one access token PayPal accepts right now
     paypal_request_ids: dict = field(default_factory=dict)  # PayPal-Request-Id / Idempotency-Key -> the answer
+    paypal_refunds: dict = field(default_factory=dict)  # refund id -> PayPal's refund object
 
     def paypal(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict]:
         if path == "/v1/oauth2/token":
@@ -202,6 +203,14 @@ class Platforms:
         return answer
 
     def _paypal(self, method, path, payload):
+        if method == "GET" and path.startswith("/v2/payments/captures/"):
+            trade = next(
+                (t for (g, _r), t in self.trades.items() if g == "paypal" and t.get("capture_id") == path[22:]), None
+            )
+            return (200, self._paypal_capture(trade)) if trade else (404, {"name": "RESOURCE_NOT_FOUND"})
+        if method == "GET" and path.startswith("/v2/payments/refunds/"):
+            refund = self.paypal_refunds.get(path[21:])
+            return (200, refund) if refund else (404, {"name": "RESOURCE_NOT_FOUND"})
         if method == "POST" and path == "/v2/checkout/orders":
             unit = payload["purchase_units"][0]
             order_id = secrets.token_hex(8).upper()
@@ -226,8 +235,18 @@ class Platforms:
             trade.update(state="paid", capture_id=secrets.token_hex(8).upper())
             return 201, self._paypal_order(trade)
         if path.endswith("/refund"):
-            self.refunds.append({"gateway": "paypal", "capture_id": path.split("/")[-2], **payload})
-            return 201, {"id": secrets.token_hex(8).upper(), "status": "COMPLETED"}
+            capture_id = path.split("/")[-2]
+            self.refunds.append({"gateway": "paypal", "capture_id": capture_id, **payload})
+            refund = {
+                "id": secrets.token_hex(8).upper(),
+                "status": "COMPLETED",
+                "amount": payload["amount"],
+                "invoice_id": payload.get("invoice_id"),
+                "custom_id": payload.get("custom_id"),
+                "links": [{"rel": "up", "href": f"{self.url}/paypal/v2/payments/captures/{capture_id}"}],
+            }
+            self.paypal_refunds[refund["id"]] = refund
+            return 201, refund
         return 404, {"name": "RESOURCE_NOT_FOUND"}
 
     def _paypal_order(self, trade):
@@ -238,16 +257,33 @@ class Platforms:
             unit["payments"] = {"captures": [{**capture, "custom_id": unit["custom_id"]}]}
         return {"id": trade["order_id"], "intent": "CAPTURE", "status": status, "purchase_units": [unit]}
 
+    def _paypal_capture(self, trade):
+        unit = trade["unit"]
+        return {
+            "id": trade["capture_id"],
+            "status": "COMPLETED",
+            "amount": unit["amount"],
+            "custom_id": unit["custom_id"],
+        }
+
     def paypal_approval_webhook(self, reference: str, webhook_id: str) -> tuple[dict, bytes]:
         """The buyer approved: the CHECKOUT.ORDER.APPROVED webhook PayPal sends, signed as PayPal signs."""
         trade = self.trades[("paypal", reference)]
         trade["state"] = "approved"
+        return self.paypal_webhook("CHECKOUT.ORDER.APPROVED", "checkout-order", self._paypal_order(trade), webhook_id)
+
+    def paypal_capture_webhook(self, reference: str, webhook_id: str) -> tuple[dict, bytes]:
+        """PAYMENT.CAPTURE.COMPLETED for a captured payment."""
+        trade = self.trades[("paypal", reference)]
+        return self.paypal_webhook("PAYMENT.CAPTURE.COMPLETED", "capture", self._paypal_capture(trade), webhook_id)
+
+    def paypal_webhook(self, event_type: str, resource_type: str, resource: dict, webhook_id: str):
         body = json.dumps(
             {
                 "id": "WH-" + secrets.token_hex(8).upper(),
-                "event_type": "CHECKOUT.ORDER.APPROVED",
-                "resource_type": "checkout-order",
-                "resource": self._paypal_order(trade),
+                "event_type": event_type,
+                "resource_type": resource_type,
+                "resource": resource,
             }
         ).encode()
         tid = secrets.token_hex(8)

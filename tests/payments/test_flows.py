@@ -13,7 +13,7 @@ from django.utils import timezone
 from inventory.models import StockItem, StockMovement
 from orders.models import Order, TransitionLog
 from orders.services import order_close_expired
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Payment, PaymentEvent, Refund, new_refund_number
 from payments.services import payment_query_stale
 from tests.factories import UserFactory
 from tests.orders.test_concurrency import assert_ledger_matches, run_threads
@@ -147,7 +147,12 @@ def test_full_refund_returns_unshipped_stock_and_refunds_the_order(client, order
     staff(client, "Finance")
     p = Payment.objects.get()
     url = reverse("admin:payments_payment_refund", args=[p.pk])
-    assert client.post(url, {"amount": "198.00", "reason": "customer changed mind"}).status_code == 302
+    assert (
+        client.post(
+            url, {"amount": "198.00", "reason": "customer changed mind", "number": new_refund_number()}
+        ).status_code
+        == 302
+    )
     p.refresh_from_db()
     o = Order.objects.get(number=order["number"])
     assert (p.status, p.refunded_amount) == ("refunded", Decimal("198.00"))
@@ -163,7 +168,10 @@ def test_partial_refunds_then_the_gateway_callback_is_applied_once(client, order
     deliver(client, signed(payment["reference"], "stripe"))
     staff(client, "Finance")
     p = Payment.objects.get()
-    client.post(reverse("admin:payments_payment_refund", args=[p.pk]), {"amount": "50.00", "reason": "damaged box"})
+    client.post(
+        reverse("admin:payments_payment_refund", args=[p.pk]),
+        {"amount": "50.00", "reason": "damaged box", "number": new_refund_number()},
+    )
     p.refresh_from_db()
     assert (p.status, p.refunded_amount) == ("paid", Decimal("50.00"))
     assert Order.objects.get(number=order["number"]).status == "confirmed"
@@ -190,7 +198,8 @@ def test_only_finance_can_refund(client, order, start, group):
     p = Payment.objects.get()
     assert (
         client.post(
-            reverse("admin:payments_payment_refund", args=[p.pk]), {"amount": "198.00", "reason": "x"}
+            reverse("admin:payments_payment_refund", args=[p.pk]),
+            {"amount": "198.00", "reason": "x", "number": new_refund_number()},
         ).status_code
         == 403
     )

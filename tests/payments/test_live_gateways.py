@@ -4,6 +4,7 @@ answer."""
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -13,36 +14,10 @@ from orders.models import Order
 from payments.gateways import GatewayError, get_gateway
 from payments.models import Payment, PaymentEvent
 from payments.services import GatewayUnavailable, payment_query_stale, payment_refund
+from tests.conftest import order_body
 from tests.factories import UserFactory
-from tests.local_server import serving
-from tests.payments.gateway_platforms import Platforms, private_pem, public_pem
-
-
-@pytest.fixture
-def platforms(settings):
-    platforms = Platforms()
-    with serving(platforms.respond) as platforms.url:
-        yield configure(platforms, settings)
-
-
-def configure(platforms, settings):
-    settings.PAYMENTS_SANDBOX = False
-    settings.WECHATPAY_API_URL = platforms.url
-    settings.WECHATPAY_MCHID = platforms.mchid
-    settings.WECHATPAY_MCH_PRIVATE_KEY = private_pem("wechatpay-merchant")
-    settings.WECHATPAY_MCH_SERIAL = platforms.merchant_serial
-    settings.WECHATPAY_PLATFORM_CERT = public_pem("wechatpay-platform")
-    settings.WECHATPAY_PLATFORM_SERIAL = platforms.platform_serial
-    settings.ALIPAY_GATEWAY_URL = f"{platforms.url}/gateway.do"
-    settings.ALIPAY_APP_ID = platforms.alipay_app_id
-    settings.ALIPAY_APP_PRIVATE_KEY = private_pem("alipay-app")
-    settings.ALIPAY_PUBLIC_KEY = public_pem("alipay-platform")
-    settings.PAYPAL_API_URL = f"{platforms.url}/paypal"
-    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET = platforms.paypal_client
-    settings.PAYPAL_WEBHOOK_CERT = public_pem("paypal-webhook")
-    settings.STRIPE_API_URL = f"{platforms.url}/stripe"
-    settings.STRIPE_SECRET_KEY = platforms.stripe_key
-    return platforms
+from tests.payments.gateway_platforms import private_pem
+from tests.payments.test_paypal_reaim import reaimed
 
 
 def start(api, number, gateway):
@@ -186,6 +161,39 @@ def test_paypal_order_approval_capture_and_refund(api, client, order, platforms,
     [sent] = platforms.refunds
     assert (sent["capture_id"], sent["amount"]) == (trade["capture_id"], {"value": "20.00", "currency_code": "CNY"})
     assert refund.gateway_refund_id and platforms.paypal_tokens_issued == 1  # one OAuth token for every call
+
+
+@pytest.mark.django_db
+def test_live_paypal_capture_webhooks_are_believed_only_as_paypal_confirms_them(
+    api, client, order, place, platforms, settings
+):
+    payment, _body = start(api, order["number"], "paypal")
+    victim, _ = start(
+        api, place(order_body(customer={**order_body()["customer"], "id": "v"})).json()["number"], "paypal"
+    )
+    headers, webhook = platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    post = partial(client.post, "/api/v1/payments/callbacks/paypal/", content_type="application/json")
+    assert post(webhook, headers=headers).status_code == 200
+    headers, completed = platforms.paypal_capture_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    assert post(completed, headers=headers).status_code == 200  # confirmed by GET capture: a harmless repeat
+    twin = reaimed({"body": completed.decode()}, victim.reference, f"{victim.amount:.2f}")["body"]
+    response = post(twin.encode(), headers=headers)
+    assert response.status_code == 400
+    assert Payment.objects.get(pk=victim.pk).status == "pending"
+    assert Order.objects.get(pk=victim.order_id).status == "pending"
+    assert any("/v2/payments/captures/" in path for path, _ in platforms.received)
+
+    payment.refresh_from_db()
+    refund = payment_refund(payment=payment, amount=Decimal("20.00"), user=UserFactory())
+    paypal_refund = platforms.paypal_refunds[refund.gateway_refund_id]
+    assert paypal_refund["invoice_id"] == refund.number  # our number is PayPal's idempotency key
+    notice = {**paypal_refund, "capture_id": payment.gateway_txn_id}
+    headers, refunded = platforms.paypal_webhook(
+        "PAYMENT.CAPTURE.REFUNDED", "refund", notice, settings.PAYPAL_WEBHOOK_ID
+    )
+    assert post(refunded, headers=headers).status_code == 200
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("20.00") and payment.refunds.count() == 1  # counted once
 
 
 @pytest.mark.django_db
