@@ -103,6 +103,9 @@ class ShipmentAdmin(admin.ModelAdmin):
     def has_ship_permission(self, request):
         return request.user.has_perm("fulfillment.ship_shipment")
 
+    def has_print_permission(self, request):
+        return request.user.has_perm("fulfillment.print_shipment")
+
     def _bulk(self, request, queryset, service, label):
         done, refused = 0, []
         for pk in queryset.values_list("pk", flat=True):
@@ -132,11 +135,11 @@ class ShipmentAdmin(admin.ModelAdmin):
     def pack(self, request, queryset):
         self._bulk(request, queryset, services.shipment_pack, _("Packed"))
 
-    @admin.action(description=_("Print picking lists (PDF)"))
+    @admin.action(description=_("Print picking lists (PDF)"), permissions=["print"])
     def print_picking_lists(self, request, queryset):
         return _pdf(picking_lists_pdf(self._printable(queryset)), "picking-lists.pdf")
 
-    @admin.action(description=_("Print parcel labels (PDF)"))
+    @admin.action(description=_("Print parcel labels (PDF)"), permissions=["print"])
     def print_labels(self, request, queryset):
         shipments = self._printable(queryset.exclude(tracking_number=""))
         if not shipments:
@@ -162,14 +165,19 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        links = [
-            (reverse("admin:fulfillment_shipment_picking_list", args=[object_id]), _("Print picking list")),
-            (reverse("admin:fulfillment_shipment_picking_pdf", args=[object_id]), _("Picking list PDF")),
-        ]
+        printer = self.has_print_permission(request)
+        links = (
+            [
+                (reverse("admin:fulfillment_shipment_picking_list", args=[object_id]), _("Print picking list")),
+                (reverse("admin:fulfillment_shipment_picking_pdf", args=[object_id]), _("Picking list PDF")),
+            ]
+            if printer
+            else []
+        )
         shipment = self.get_object(request, object_id)
         if shipment is not None and shipment.status == ShipmentStatus.PACKED and self.has_ship_permission(request):
             links.append((reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
-        if shipment is not None and shipment.tracking_number:
+        if shipment is not None and shipment.tracking_number and printer:
             links.append((reverse("admin:fulfillment_shipment_label_pdf", args=[object_id]), _("Parcel label PDF")))
         extra_context["links"] = links
         return super().change_view(request, object_id, form_url, extra_context)
@@ -198,13 +206,13 @@ class ShipmentAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:fulfillment_shipment_change", args=[pk]))
         return action_form_page(self, request, shipment, form, _("Ship %(s)s") % {"s": shipment})
 
-    def _viewable(self, request, pk):
-        if not self.has_view_permission(request):
+    def _printable_one(self, request, pk):
+        if not self.has_print_permission(request):
             raise PermissionDenied
         return get_object_or_404(Shipment.objects.select_related("order", "warehouse"), pk=pk)
 
     def picking_list_view(self, request, pk):
-        shipment = self._viewable(request, pk)
+        shipment = self._printable_one(request, pk)
         return TemplateResponse(
             request,
             "fulfillment/picking_list.html",
@@ -212,11 +220,11 @@ class ShipmentAdmin(admin.ModelAdmin):
         )
 
     def picking_pdf_view(self, request, pk):
-        shipment = self._viewable(request, pk)
+        shipment = self._printable_one(request, pk)
         return _pdf(picking_lists_pdf([shipment]), f"picking-{shipment.order.number}-S{shipment.pk}.pdf")
 
     def label_pdf_view(self, request, pk):
-        shipment = self._viewable(request, pk)
+        shipment = self._printable_one(request, pk)
         if not shipment.tracking_number:
             raise Http404(_("The shipment has no tracking number yet: ship it first."))
         return _pdf(parcel_labels_pdf([shipment]), f"label-{shipment.tracking_number}.pdf")

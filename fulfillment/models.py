@@ -54,7 +54,11 @@ class Shipment(FSMModelMixin, models.Model):
         ordering = ["-priority", "created_at"]
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
-        permissions = [("pick_shipment", _("Can pick and pack shipments")), ("ship_shipment", _("Can ship shipments"))]
+        permissions = [
+            ("pick_shipment", _("Can pick and pack shipments")),
+            ("ship_shipment", _("Can ship shipments")),
+            ("print_shipment", _("Can print picking lists and parcel labels")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["order", "warehouse"], name="shipment_order_warehouse_uniq"),
             models.UniqueConstraint(

@@ -3,6 +3,7 @@ server (django-fsm-2 4.2.4's own admin does not check it), never only by hiding 
 
 import csv
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from rest_framework_api_key.models import APIKey
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.api import ApplicationError
+from config.permissions import FIELD_PERMISSIONS
 
 from . import services
 from .fsm import TransitionPermissionDenied
@@ -25,6 +27,7 @@ from .models import (
     Coupon,
     IdempotencyKey,
     Order,
+    OrderEdit,
     OrderItem,
     ReviewStatus,
     StorefrontKey,
@@ -39,6 +42,10 @@ ADMIN_TRANSITIONS = {
 }
 
 
+def _flat(row):
+    return row if isinstance(row, tuple | list) else (row,)
+
+
 def money(amount, currency):
     return f"{amount:,.2f} {currency}"
 
@@ -47,6 +54,30 @@ class OrderItemInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderItem
     fields = ["sku", "name", "quantity", "unit_price", "total_price"]
     readonly_fields = fields
+
+
+class OrderEditInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = OrderEdit
+    fields = ["created_at", "field_label", "old_value", "new_value", "actor"]
+    readonly_fields = fields
+
+    @admin.display(description=_("field"))
+    def field_label(self, edit):
+        return edit.field_label
+
+
+class OrderContactForm(forms.ModelForm):
+    """The order's change form: customer details are checked by the service's own rules."""
+
+    def clean(self):
+        data = super().clean()
+        changes = {f: data[f] for f in self.changed_data if f in data}
+        try:
+            self.cleaned_changes = services.order_contact_check(order=self.instance, changes=changes)
+        except ApplicationError as exc:
+            for field, messages_ in exc.extra.get("errors", {}).items():
+                self.add_error(field if field in self.fields else None, messages_)
+        return data
 
 
 class TransitionLogInline(ReadOnlyInlineMixin, GenericTabularInline):
@@ -75,7 +106,8 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=number", "customer_email", "customer_phone", "=customer_id"]
     list_per_page = 50
     show_full_result_count = False
-    inlines = [OrderItemInline, TransitionLogInline]
+    form = OrderContactForm
+    inlines = [OrderItemInline, OrderEditInline, TransitionLogInline]
     actions = ["cancel_selected", "release_selected", "export_csv"]
     readonly_fields = [
         "number",
@@ -96,6 +128,7 @@ class OrderAdmin(admin.ModelAdmin):
         "reservation_expires_at",
         "created_at",
         "updated_at",
+        "note",
     ]
     fieldsets = [
         (
@@ -145,6 +178,21 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # orders come from the storefront API
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only fields whose permission the user holds are editable (config.permissions.FIELD_PERMISSIONS)."""
+        editable = {
+            field
+            for codename, fields in FIELD_PERMISSIONS["orders.order"].items()
+            if request.user.has_perm(f"orders.{codename}")
+            for field in fields
+        }
+        every = [f for _name, options in self.fieldsets for row in options["fields"] for f in _flat(row)]
+        return [*self.readonly_fields, *(f for f in every if f not in editable and f not in self.readonly_fields)]
+
+    def save_model(self, request, obj, form, change):
+        """Customer details change through the service, which records each edit with the user."""
+        services.order_update_contact(number=obj.number, changes=form.cleaned_changes, actor=request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False  # an order is never deleted; it is cancelled
@@ -205,7 +253,7 @@ class OrderAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         order = self.get_object(request, object_id)
-        if order is not None and self.has_change_permission(request, order):
+        if order is not None and self.has_view_permission(request, order):
             extra_context["transitions"] = [
                 (reverse("admin:orders_order_transition", args=[order.pk, name]), label)
                 for name, label in self.available_transitions(request, order)
@@ -217,7 +265,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _transition(self, request, pk, name):
         order = get_object_or_404(Order, pk=pk)
-        if name not in ADMIN_TRANSITIONS or not self.has_change_permission(request, order):
+        if name not in ADMIN_TRANSITIONS or not self.has_view_permission(request, order):
             raise PermissionDenied
         service, label = ADMIN_TRANSITIONS[name]
         try:

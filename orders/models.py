@@ -167,6 +167,7 @@ class Order(FSMModelMixin, models.Model):
             ("review_order", _("Can release orders held for review")),
             ("process_order", _("Can start processing orders")),
             ("export_order", _("Can export orders for finance")),
+            ("change_order_contact", _("Can correct the customer's contact details and address")),
         ]
         indexes = [
             models.Index(fields=["customer_id", "content_hash", "created_at"], name="order_duplicate_idx"),
@@ -289,6 +290,37 @@ class Order(FSMModelMixin, models.Model):
     @property
     def is_held(self) -> bool:
         return self.review_status == ReviewStatus.HELD
+
+
+class OrderEdit(models.Model):
+    """A staff correction of an order's customer details: who changed which field from what to what."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="edits", verbose_name=_("order"))
+    field = models.CharField(_("field"), max_length=40)
+    old_value = models.CharField(_("from"), max_length=255, blank=True)
+    new_value = models.CharField(_("to"), max_length=255, blank=True)
+    actor = models.CharField(_("changed by"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order edit")
+        verbose_name_plural = _("edits of customer details")
+
+    def __str__(self):
+        return f"{self.order_id}.{self.field}"
+
+    @property
+    def field_label(self) -> str:
+        return str(Order._meta.get_field(self.field).verbose_name)
 
 
 class OrderItem(models.Model):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from config.api import ApplicationError, InvalidTransition
+from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
 from inventory.models import Product
 from inventory.selectors import products_with_availability
 from inventory.services import (
@@ -36,12 +38,13 @@ from inventory.services import (
 from notifications.models import Event
 from notifications.services import notification_send
 
-from .fsm import Actor, transition_apply, transition_log_entry
+from .fsm import Actor, actor_parts, transition_apply, transition_log_entry
 from .models import (
     BlockedCustomer,
     Coupon,
     IdempotencyKey,
     Order,
+    OrderEdit,
     OrderItem,
     OrderStatus,
     PaymentStatus,
@@ -546,6 +549,63 @@ def order_start_processing(*, number: str, actor: Actor, reason: str = "", check
         transition_apply(order, "start_processing", actor=actor, reason=reason, check_permission=check_permission)
         order.save(update_fields=["status", "updated_at"])
     return order
+
+
+def order_contact_check(*, order: Order, changes: dict[str, str]) -> dict[str, str]:
+    """The corrected customer details, cleaned as placement cleans them; raises OrderValidationError naming
+    each refused field. The address cannot change once a parcel is with the carrier."""
+    errors: dict[str, list[str]] = {}
+    cleaned = {}
+    for field, value in changes.items():
+        value = str(value).strip()
+        if field not in CUSTOMER_CONTACT + CUSTOMER_ADDRESS:
+            errors[field] = [str(_("This field cannot be changed here."))]
+        elif not value and field != "province":
+            errors[field] = [str(_("This field is required."))]
+        elif field in CUSTOMER_ADDRESS and order.status in (
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.COMPLETED,
+        ):
+            errors[field] = [str(_("The parcel is already with the carrier: the address cannot change."))]
+        else:
+            cleaned[field] = value.lower() if field == "customer_email" else value
+    if "customer_phone" in cleaned:
+        region = cleaned.get("country", order.country).upper()
+        try:
+            number = phonenumbers.parse(cleaned["customer_phone"], region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            errors["customer_phone"] = [str(_("Enter a valid phone number."))]
+        else:
+            cleaned["customer_phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if "country" in cleaned:
+        cleaned["country"] = cleaned["country"].upper()
+    if errors:
+        raise OrderValidationError(errors=errors)
+    return cleaned
+
+
+def order_update_contact(*, number: str, changes: dict[str, str], actor: Actor) -> list[OrderEdit]:
+    """Customer service corrects the customer's contact details or address; each changed field is recorded
+    with who changed it from what to what, in the change's transaction."""
+    label, user = actor_parts(actor)
+    with transaction.atomic():
+        order = _lock_order(number)
+        cleaned = order_contact_check(order=order, changes=changes)
+        edits = []
+        for field, value in cleaned.items():
+            old = getattr(order, field)
+            if old != value:
+                setattr(order, field, value)
+                edits.append(
+                    OrderEdit(order=order, field=field, old_value=old, new_value=value, actor=label, user=user)
+                )
+        if edits:
+            order.save(update_fields=[e.field for e in edits] + ["updated_at"])
+            OrderEdit.objects.bulk_create(edits)
+    return edits
 
 
 def order_complete_delivered(*, now: datetime | None = None) -> int:

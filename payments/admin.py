@@ -34,7 +34,12 @@ admin.site.unregister(Order)
 class OrderAdmin(orders_admin.OrderAdmin):
     """The order page, with its payments and finance's manual reconciliation."""
 
-    inlines = [orders_admin.OrderItemInline, PaymentInline, orders_admin.TransitionLogInline]
+    inlines = [
+        orders_admin.OrderItemInline,
+        PaymentInline,
+        orders_admin.OrderEditInline,
+        orders_admin.TransitionLogInline,
+    ]
     actions = [*orders_admin.OrderAdmin.actions, "mark_paid_action"]
 
     def has_reconcile_permission(self, request):
@@ -48,7 +53,8 @@ class OrderAdmin(orders_admin.OrderAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        if self.has_reconcile_permission(request):
+        order = self.get_object(request, object_id)
+        if order is not None and services.payment_can_mark_paid(order=order) and self.has_reconcile_permission(request):
             extra_context["links"] = [
                 (reverse("admin:orders_order_mark_paid", args=[object_id]), _("Mark paid (manual reconciliation)"))
             ]

@@ -379,6 +379,12 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
 
 
 # --- finance ------------------------------------------------------------------------------------------------
+def payment_can_mark_paid(*, order: Order) -> bool:
+    """Unpaid and pending, or closed or cancelled (money that arrives late is still taken)."""
+    payable = order.status in (OrderStatus.PENDING, OrderStatus.CLOSED, OrderStatus.CANCELLED)
+    return payable and order.payment_status != OrderPaymentStatus.PAID
+
+
 def payment_mark_paid_manually(
     *, order_number: str, bank_reference: str, amount: Decimal, user: AbstractBaseUser, reason: str = "", note: str = ""
 ) -> Payment:
@@ -389,8 +395,7 @@ def payment_mark_paid_manually(
         raise PaymentValidationError(_("A bank or gateway reference is required."))
     with transaction.atomic():
         order = order_lock(number=order_number)
-        payable = order.status in (OrderStatus.PENDING, OrderStatus.CLOSED, OrderStatus.CANCELLED)
-        if not payable or order.payment_status == OrderPaymentStatus.PAID:
+        if not payment_can_mark_paid(order=order):
             raise InvalidTransition(_("This order cannot be marked paid."), status=order.status)
         if amount != order.total and not reason.strip():
             raise PaymentValidationError(
