@@ -1,20 +1,28 @@
-"""The API's common pieces: the application error family, its handler, and throttling."""
+"""The API's common pieces: the application error family, its handler, strict JSON parsing, the JSON
+answers of Django's own error pages under /api/, and throttling."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+MAX_JSON_DEPTH = 32
 
 
 class ApplicationError(Exception):
@@ -100,6 +108,91 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=exc.status_code, headers=headers)
 
 
+# --- untrusted input ----------------------------------------------------------------------------------------
+def untrusted_text_problem(value: str) -> str | None:
+    """Why a string from outside cannot be stored or compared (NUL, lone surrogates), or None."""
+    if "\x00" in value:
+        return "NUL byte"
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        return "lone surrogate"
+    return None
+
+
+def json_problem(data: Any) -> str | None:
+    """Why parsed JSON is refused: nested deeper than MAX_JSON_DEPTH, or a key or string that is not text."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH}"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if problem := untrusted_text_problem(key):
+                    return problem
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and (problem := untrusted_text_problem(value)):
+            return problem
+    return None
+
+
+def json_loads_untrusted(raw: bytes | str) -> Any:
+    """json.loads that refuses what must never reach the database: raises ValueError with the reason."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    if problem := json_problem(data):
+        raise ValueError(problem)
+    return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+class StrictJSONParser(JSONParser):
+    """JSON bodies as the contract takes them: UTF-8, no NaN/Infinity, no NUL or lone surrogates, at most
+    MAX_JSON_DEPTH deep. Anything else is 400 `validation_error`, never a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return json_loads_untrusted(stream.read() if stream is not None else b"")
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors too
+            raise exceptions.ParseError(_("The body is not acceptable JSON: %(why)s.") % {"why": exc}) from exc
+
+
+def _api_error(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse | None:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "detail": detail}, status=status_code)
+    return None
+
+
+def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        answer = _api_error(request, 413, "payload_too_large", str(_("The request body is too large.")))
+    else:
+        answer = _api_error(request, 400, "bad_request", str(_("The request is malformed.")))
+    return answer or defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    return _api_error(request, 403, "permission_denied", str(_("You may not do this."))) or (
+        defaults.permission_denied(request, exception)
+    )
+
+
+def handler404(request, exception=None):
+    return _api_error(request, 404, "not_found", str(_("Not found."))) or defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    return _api_error(request, 500, "server_error", str(_("Something went wrong on our side; try again."))) or (
+        defaults.server_error(request)
+    )
+
+
 class TokenRateThrottle(BaseThrottle):
     """One fixed-window counter per storefront token (rate: settings.API_THROTTLE_RATE).
 
@@ -109,32 +202,102 @@ class TokenRateThrottle(BaseThrottle):
     the rate through across a window edge.
     """
 
-    _redis = None
+    rate_setting = "API_THROTTLE_RATE"
+    scope = "token"
 
     def allow_request(self, request, view):
-        num, period = SimpleRateThrottle.parse_rate(None, settings.API_THROTTLE_RATE)
         ident = getattr(request.auth, "prefix", None) or self.get_ident(request)
+        return self.allow(f"{self.scope}:{ident}")
+
+    def allow(self, ident: str) -> bool:
+        num, period = SimpleRateThrottle.parse_rate(None, getattr(settings, self.rate_setting))
         now = time.time()
         window = int(now // period)
-        key = f"throttle:token:{ident}:{window}"
         self._wait = (window + 1) * period - now
-        return self._count(key, period + 1) <= num
-
-    def _count(self, key: str, ttl: int) -> int:
-        if settings.REDIS_URL:
-            if TokenRateThrottle._redis is None:
-                TokenRateThrottle._redis = redis.Redis.from_url(settings.REDIS_URL)
-            pipe = TokenRateThrottle._redis.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, ttl, nx=True)
-            return pipe.execute()[0]
-        if cache.add(key, 1, timeout=ttl):
-            return 1
         try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=ttl)
-            return 1
+            return _count(f"throttle:{ident}:{window}", period + 1) <= num
+        except (redis.RedisError, OSError) as exc:
+            # Degraded mode: without Redis the API keeps answering, unthrottled, and says so.
+            from config.ops import THROTTLE_FAIL_OPEN
+
+            THROTTLE_FAIL_OPEN.inc()
+            logger.warning("throttle failing open: %s", exc)
+            return True
 
     def wait(self):
         return self._wait
+
+
+class CallbackRateThrottle(TokenRateThrottle):
+    """Per gateway or carrier and source address: callbacks are unauthenticated until verified."""
+
+    rate_setting = "CALLBACK_THROTTLE_RATE"
+    scope = "callback"
+
+    def allow_request(self, request, view):
+        source = view.kwargs.get("gateway") or view.kwargs.get("carrier") or ""
+        return self.allow(f"{self.scope}:{source[:20]}:{self.get_ident(request)}")
+
+
+_redis = None
+
+
+def _count(key: str, ttl: int) -> int:
+    """INCR + EXPIRE in one Redis round trip, or the Django cache where no Redis is configured."""
+    global _redis
+    if settings.REDIS_URL:
+        if _redis is None:
+            _redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        pipe = _redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl, nx=True)
+        return pipe.execute()[0]
+    if cache.add(key, 1, timeout=ttl):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=ttl)
+        return 1
+
+
+CALLBACK_PREFIXES = ("/api/v1/payments/callbacks/", "/api/v1/shipping/callbacks/")
+CALLBACK_MAX_BYTES = 64 * 1024
+
+
+class UntrustedInputMiddleware:
+    """Under /api/: a path or query that is not text (NUL, lone surrogates) is 404 / 400, never a database
+    error; a callback body over 64 KiB is 413 before anything reads or stores it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if untrusted_text_problem(request.path):
+            return _api_error(request, 404, "not_found", str(_("Not found.")))
+        try:
+            problem = next(
+                (p for k, v in request.GET.lists() for x in (k, *v) if (p := untrusted_text_problem(x))), None
+            )
+        except UnicodeDecodeError:
+            problem = "not UTF-8"
+        if problem:
+            return JsonResponse(
+                {"code": "validation_error", "detail": str(_("The query string is not text.")), "errors": {}},
+                status=400,
+            )
+        if request.path.startswith(CALLBACK_PREFIXES):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > CALLBACK_MAX_BYTES:
+                return _api_error(
+                    request,
+                    413,
+                    "payload_too_large",
+                    str(_("A callback body may be at most %(n)d bytes.") % {"n": CALLBACK_MAX_BYTES}),
+                )
+        return self.get_response(request)

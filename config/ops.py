@@ -5,18 +5,22 @@ durations are a per-process histogram (Prometheus sums the scrapes of each proce
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from kombu.exceptions import ChannelError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from config.celery_app import app
+from config.celery_app import HEARTBEAT_KEY, HEARTBEAT_SECONDS, app
 
+THROTTLE_FAIL_OPEN = Counter(
+    "shop_throttle_fail_open_total", "Requests let through unthrottled because Redis was unreachable (this process)"
+)
 REQUEST_SECONDS = Histogram(
     "shop_request_seconds",
     "Time to answer API requests (this process)",
@@ -74,15 +78,34 @@ def _check_broker() -> bool:
         return False
 
 
+def _worker_alive() -> bool:
+    """A worker wrote its heartbeat lately (config.celery_app.Heartbeat): no broadcast per probe."""
+    from django.core.cache import cache
+
+    try:
+        beat = cache.get(HEARTBEAT_KEY)
+    except Exception:
+        return False
+    return beat is not None and time.time() - beat < HEARTBEAT_SECONDS * 3
+
+
+def queue_depth(queue: str = "celery") -> int | None:
+    """Messages waiting in a Celery queue: 0 when the queue does not exist yet, None when the broker is down."""
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            try:
+                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            except ChannelError:  # an empty Redis queue is no key at all
+                return 0
+    except Exception:
+        return None
+
+
 @require_GET
 def healthz(request):
     database, broker = _check_database(), _check_broker()
-    workers = "none"
-    if broker:
-        try:
-            workers = "ok" if app.control.ping(timeout=0.5) else "none"
-        except Exception:
-            workers = "none"
+    workers = "ok" if _worker_alive() else "none"
     body = {"database": "ok" if database else "down", "broker": "ok" if broker else "down", "workers": workers}
     return JsonResponse(body, status=200 if database and broker else 503)
 
@@ -90,7 +113,7 @@ def healthz(request):
 @require_GET
 def metrics(request):
     token = settings.METRICS_TOKEN
-    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+    if token and not constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return HttpResponse("metrics need the scrape token", status=401, content_type="text/plain")
     from notifications.models import Notification
     from orders.models import Order
@@ -112,11 +135,10 @@ def metrics(request):
         callbacks.labels(row["gateway"], row["outcome"]).set(row["n"])
     queued = Gauge("shop_notifications_queued", "Notifications waiting to be sent", registry=registry)
     queued.set(Notification.objects.filter(status="queued").count())
-    depth = Gauge("shop_task_queue_depth", "Messages waiting in the Celery queue", registry=registry)
-    try:
-        with app.connection_for_read() as conn:
-            depth.set(conn.default_channel.queue_declare(queue="celery", passive=True).message_count)
-    except Exception:
-        depth.set(float("nan"))
+    depth = queue_depth()
+    broker_up = Gauge("shop_broker_up", "Whether the Celery broker answered this scrape", registry=registry)
+    broker_up.set(depth is not None)
+    if depth is not None:  # no sample rather than NaN while the broker is down
+        Gauge("shop_task_queue_depth", "Messages waiting in the Celery queue", registry=registry).set(depth)
     output = generate_latest(registry) + generate_latest()  # plus this process's request histogram
     return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)

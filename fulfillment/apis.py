@@ -4,6 +4,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import CallbackRateThrottle
+
 from . import services
 from .carriers import CarrierError, CarrierNotConfigured, CarrierSignatureInvalid, get_carrier
 
@@ -13,7 +15,7 @@ class TrackingCallbackApi(APIView):
 
     authentication_classes = []
     permission_classes = []
-    throttle_classes = []
+    throttle_classes = [CallbackRateThrottle]
     parser_classes = []
 
     @extend_schema(

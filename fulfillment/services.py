@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from config.api import ApplicationError, InvalidTransition
+from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
 from inventory.selectors import committed_stock_of
 from notifications.models import Event
 from notifications.services import notification_send
@@ -95,8 +95,9 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
     return shipments
 
 
-def orders_awaiting_fulfilment(*, older_than_minutes: int = 5) -> list[str]:
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+def orders_awaiting_fulfilment(*, older_than_seconds: int = 30) -> list[str]:
+    """Confirmed orders whose fulfilment task has had its chance (the sweep runs every 30 s)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
         Order.objects.filter(status=OrderStatus.CONFIRMED, shipments__isnull=True, updated_at__lt=cutoff)
         .exclude(review_status="held")
@@ -257,6 +258,7 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
         order = order_lock(number=shipment.order.number)
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         known = set(shipment.events.values_list("carrier_event_id", flat=True))
+        previous = shipment.events.order_by("-occurred_at", "-id").first()
         fresh = [u for u in updates if u.carrier_event_id not in known and u.status in _EVENT_TO_TRANSITION]
         TrackingEvent.objects.bulk_create(
             [
@@ -271,22 +273,10 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
                 for u in {u.carrier_event_id: u for u in fresh}.values()
             ]
         )
-        for u in fresh:
-            if u.status == "exception":
-                notification_send(
-                    event=Event.SHIPMENT_EXCEPTION,
-                    order=order,
-                    subject=f"{order.number}:{u.carrier_event_id}",
-                    context={"tracking_number": shipment.tracking_number, "description": u.description},
-                )
-            if u.status in ("out_for_delivery", "exception"):
-                notification_send(
-                    event=Event.DELIVERY_UPDATE,
-                    order=order,
-                    subject=f"{order.number}:{u.carrier_event_id}",
-                    context={"status_label": str(TrackingEvent.Status(u.status).label), "location": u.location},
-                )
         latest = shipment.events.order_by("-occurred_at", "-id").first()
+        changed = latest is not None and latest.status != (previous.status if previous else None)
+        if changed and latest.carrier_event_id in {u.carrier_event_id for u in fresh}:
+            _tell_about(order, shipment, latest)
         if latest is not None:
             shipment.last_event_at = latest.occurred_at
             name = _EVENT_TO_TRANSITION[latest.status]
@@ -301,6 +291,24 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
             shipment.save()
             _sync_order(order, actor)
     return len(fresh)
+
+
+def _tell_about(order: Order, shipment: Shipment, event: TrackingEvent) -> None:
+    """The shipment's news changed (only the newest event counts: late, older news tells nobody anything)."""
+    if event.status == "exception":
+        notification_send(
+            event=Event.SHIPMENT_EXCEPTION,
+            order=order,
+            subject=f"{order.number}:{event.carrier_event_id}",
+            context={"tracking_number": shipment.tracking_number, "description": event.description},
+        )
+    if event.status in ("out_for_delivery", "exception"):
+        notification_send(
+            event=Event.DELIVERY_UPDATE,
+            order=order,
+            subject=f"{order.number}:{event.carrier_event_id}",
+            context={"status_label": str(TrackingEvent.Status(event.status).label), "location": event.location},
+        )
 
 
 def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:
@@ -339,12 +347,31 @@ def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:
     return stored
 
 
+def _update_problem(u: TrackingUpdate) -> str | None:
+    """A signed push still carries the carrier's text: it must be text, and its time a time."""
+    if not isinstance(u.occurred_at, datetime) or u.occurred_at.tzinfo is None:
+        return "the event has no valid time"
+    for name in ("tracking_number", "carrier_event_id", "status", "location", "description"):
+        value = getattr(u, name)
+        if not isinstance(value, str) or untrusted_text_problem(value):
+            return f"{name} is not text"
+    return None
+
+
 def tracking_apply_push(*, carrier: str, headers: dict[str, str], body: bytes) -> int:
     """A carrier's signed push, applied through the same path as a poll."""
     adapter = get_carrier(carrier)
     if adapter is None:
         raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
-    updates = adapter.parse_push(headers=headers, body=body)
+    if b"\x00" in body:
+        raise CarrierError("NUL byte in the push")
+    try:
+        updates = adapter.parse_push(headers=headers, body=body)
+    except RecursionError as exc:
+        raise CarrierError("malformed push: nested too deeply") from exc
+    for u in updates:
+        if problem := _update_problem(u):
+            raise CarrierError(f"malformed push: {problem}")
     stored = 0
     by_number: dict[str, list[TrackingUpdate]] = defaultdict(list)
     for u in updates:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from config.celery_app import enqueue_on_commit
 from orders.fsm import transition_apply
 from orders.models import Order
 
@@ -69,7 +69,7 @@ def notification_send(
     if due_at is None and rows:
         from .tasks import deliver_event
 
-        transaction.on_commit(partial(deliver_event.delay, subject[:100], event), robust=True)
+        enqueue_on_commit(deliver_event, subject[:100], event)
     return rows
 
 
@@ -179,7 +179,7 @@ def notification_resend(*, notification: Notification, user) -> Notification:
         n.save(update_fields=["status", "attempts", "due_at", "last_error"])
         from .tasks import deliver_notification
 
-        transaction.on_commit(partial(deliver_notification.delay, n.pk), robust=True)
+        enqueue_on_commit(deliver_notification, n.pk)
     return n
 
 
@@ -189,7 +189,8 @@ def notification_sweep(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     for pk in Notification.objects.filter(
-        status=NotificationStatus.SENDING, sending_since__lt=now - timedelta(minutes=10)
+        status=NotificationStatus.SENDING,
+        sending_since__lt=now - timedelta(seconds=settings.NOTIFY_SENDING_TIMEOUT_SECONDS),
     ).values_list("pk", flat=True):
         with transaction.atomic():
             n = _lock(pk)

@@ -1,5 +1,6 @@
 """Input and output shapes of the storefront API (API-CONTRACT.md). Serializers never save."""
 
+import re
 from decimal import Decimal
 
 import phonenumbers
@@ -8,9 +9,14 @@ from rest_framework import serializers
 
 from .models import Order
 
+MONEY = re.compile(r"^[0-9]+\.[0-9]{2}\Z", re.ASCII)
+
 
 class MoneyField(serializers.DecimalField):
-    """A string with exactly two decimals, `"199.00"`; floats are refused."""
+    """A JSON string with exactly two decimals, `"199.00"`: no numbers, exponents, signs, underscores or
+    non-ASCII digits (Python's Decimal would take all of those)."""
+
+    default_error_messages = {"invalid": _('Send money as a string with two decimals, such as "199.00".')}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", 12)
@@ -18,7 +24,18 @@ class MoneyField(serializers.DecimalField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, float | bool):
+        if not isinstance(data, str) or not MONEY.match(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QuantityField(serializers.IntegerField):
+    """A JSON integer: not a string ("2", "1_0"), a float (2.0) or a boolean."""
+
+    default_error_messages = {"invalid": _("Send a whole number, such as 2.")}
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -60,7 +77,7 @@ class CustomerInput(serializers.Serializer):
 
 class ItemInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = QuantityField(min_value=1, max_value=100_000)
     unit_price = MoneyField(min_value=Decimal("0.00"))
 
 

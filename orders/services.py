@@ -631,9 +631,9 @@ def enqueue_fulfilment(order_number: str) -> None:
 
     If the broker is down the error is logged, not raised: the fulfilment sweep finds the order later.
     """
-    from config.celery_app import app
+    from config.celery_app import enqueue_on_commit
 
-    transaction.on_commit(lambda: app.send_task("fulfillment.tasks.start_fulfilment", args=[order_number]), robust=True)
+    enqueue_on_commit("fulfillment.tasks.start_fulfilment", order_number)
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:

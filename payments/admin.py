@@ -283,7 +283,7 @@ class PaymentEventAdmin(ReadOnlyAdmin):
         for event in queryset.filter(direction=PaymentEvent.Direction.INBOUND, kind__in=["callback", "replay"]):
             result = services.payment_replay_event(event=event, user=request.user)
             results.append(
-                f"#{event.pk}: {result.event.get_outcome_display()}"
+                f"#{event.pk}: {result.event.get_outcome_display() if result.event else result.message}"
                 + (f" ({result.message})" if result.message else "")
             )
         if results:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import CallbackRateThrottle
 from orders.selectors import order_get
 
 from . import services
@@ -57,7 +58,7 @@ class PaymentCallbackApi(APIView):
 
     authentication_classes = []
     permission_classes = []
-    throttle_classes = []
+    throttle_classes = [CallbackRateThrottle]
     parser_classes = []
 
     @extend_schema(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from config.api import ApplicationError, InvalidTransition
+from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
 from notifications.models import Event
 from notifications.services import notification_send
 from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -59,7 +59,7 @@ class GatewayUnavailable(ApplicationError):
 class CallbackResult:
     accepted: bool
     message: str
-    event: PaymentEvent
+    event: PaymentEvent | None  # None: not even the gateway's format, so not kept
 
 
 # --- starting a payment -------------------------------------------------------------------------------------
@@ -256,6 +256,10 @@ def payment_apply_callback(
     if adapter is None:
         raise UnsupportedGateway()
     label, user = actor_parts(actor or f"gateway:{gateway}")
+    if problem := _wire_problem(adapter, body):
+        logger.info("%s callback not kept: %s", gateway, problem)
+        return CallbackResult(accepted=False, message=problem, event=None)
+    headers = {k: v for k, v in headers.items() if untrusted_text_problem(f"{k}{v}") is None}
     kept = {k: v for k, v in headers.items() if k.lower() not in KEPT_HEADERS_EXCLUDED}
     transmission = "" if adapter.signs_whole_body else adapter.transmission_id(headers)[:128]
     event = PaymentEvent.objects.create(
@@ -281,6 +285,10 @@ def payment_apply_callback(
         return reject(str(exc), signature_valid=False)
     except GatewayError as exc:
         return reject(str(exc), signature_valid=True)
+    except RecursionError:
+        return reject("nested too deeply")
+    if problem := _notification_problem(n):
+        return reject(f"malformed notification: {problem}", signature_valid=True)
     # What the verified notification says is saved with its outcome (one UPDATE, not two).
     event.signature_valid = True
     event.reference, event.event_type, event.gateway_txn_id = n.reference[:64], n.event_type[:60], n.gateway_txn_id
@@ -309,6 +317,37 @@ def payment_apply_callback(
         if _claims(confirmed) != _claims(n):
             return reject("the body disagrees with the gateway's API", **{**verified, "signature_valid": False})
     return _apply(payment, n, event, actor or f"gateway:{gateway}")
+
+
+def _wire_problem(adapter, body: bytes) -> str | None:
+    """Why a request is not worth keeping: not text, or not the gateway's format at all."""
+    if b"\x00" in body:
+        return "NUL byte in the body"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if not adapter.looks_like(body):
+        return f"not a {adapter.name} notification"
+    return None
+
+
+MAX_AMOUNT = Decimal("9999999999.99")  # what the amount columns hold
+
+
+def _notification_problem(n: Notification) -> str | None:
+    """A verified notification still carries text and numbers from outside: they must fit our columns."""
+    for name in ("reference", "event_type", "gateway_txn_id", "currency", "refund_id"):
+        value = getattr(n, name)
+        if not isinstance(value, str) or untrusted_text_problem(value):
+            return f"{name} is not text"
+    if len(n.gateway_txn_id) > 128 or len(n.refund_id) > 128:
+        return "an id is too long"
+    for name in ("amount", "refund_amount"):
+        value = getattr(n, name)
+        if value is not None and not (value.is_finite() and 0 <= value <= MAX_AMOUNT and value == round(value, 2)):
+            return f"{name} is not an amount"
+    return None
 
 
 def _claims(n: Notification) -> tuple:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.ops.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.api.UntrustedInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and Swagger UI assets, with or without DEBUG
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -129,13 +130,16 @@ LOGGING = {
 
 # --- API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
+# Per gateway or carrier and source address, before the signature is checked (gateways burst from few IPs).
+CALLBACK_THROTTLE_RATE = env("CALLBACK_THROTTLE_RATE", default="3000/min")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # no storefront or admin body comes near; callbacks stop at 64 KiB
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["orders.auth.StorefrontKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": API_THROTTLE_RATE},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
@@ -230,6 +234,8 @@ TWILIO_FROM = env("TWILIO_FROM", default="")
 TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30)
+# A message "sending" this long belongs to a worker that died: the sweep queues it again.
+NOTIFY_SENDING_TIMEOUT_SECONDS = env.int("NOTIFY_SENDING_TIMEOUT_SECONDS", default=600)
 REVIEW_INVITATION_HOURS = env.int("REVIEW_INVITATION_HOURS", default=24)
 SLOW_PROCESSING_HOURS = env.int("SLOW_PROCESSING_HOURS", default=48)
 # Staff e-mail per event: STAFF_NOTIFY_RESTOCK_ALERT=a@x.com,b@x.com etc.; STAFF_NOTIFY_DEFAULT for the rest.
@@ -252,7 +258,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Redis redelivers an unacked task after the visibility timeout: keep it longer than any task runs.
 # (The SQLite broker of `make run` passes these options to SQLAlchemy, which knows no such option.)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if CELERY_BROKER_URL.startswith("redis") else {}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": 3600, "socket_connect_timeout": 2} if CELERY_BROKER_URL.startswith("redis") else {}
+)
+# A publish to a broker that is down gives up within a second: the request has committed, and the beat
+# sweeps find its work (enqueue_on_commit logs the failure).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE

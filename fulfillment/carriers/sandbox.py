@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 
 from .base import (
@@ -60,7 +61,7 @@ class SandboxCarrier:
     def parse_push(self, *, headers: dict[str, str], body: bytes) -> list[TrackingUpdate]:
         signature = {k.lower(): v for k, v in headers.items()}.get("x-sandbox-signature", "")
         expected = hmac.new(sandbox_secret(), body, hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature, expected):
+        if not signature or not constant_time_compare(signature, expected):
             raise CarrierSignatureInvalid("bad or missing X-Sandbox-Signature")
         try:
             data = json.loads(body)

@@ -6,7 +6,6 @@ time."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 import uuid
@@ -14,6 +13,7 @@ from datetime import datetime
 from urllib.parse import parse_qs, quote_plus
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from .base import (
     CarrierError,
@@ -126,7 +126,7 @@ class SFExpress:
         # the check word, so either proves the push is SF's.
         plain = msg_data + timestamp + settings.SF_CHECKWORD
         expected = (sf_digest(msg_data, timestamp, settings.SF_CHECKWORD), md5_base64(plain))
-        if not digest or not any(hmac.compare_digest(digest, e) for e in expected):
+        if not digest or not any(constant_time_compare(digest, e) for e in expected):
             raise CarrierSignatureInvalid("bad or missing msgDigest")
         if form.get("partnerID", settings.SF_PARTNER_ID) != settings.SF_PARTNER_ID:
             raise CarrierSignatureInvalid("push for another partnerID")

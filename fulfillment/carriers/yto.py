@@ -6,13 +6,13 @@ logistics_interface with data_digest = base64(md5(logistics_interface + secret))
 
 from __future__ import annotations
 
-import hmac
 import time
 from datetime import datetime
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from .base import (
     CarrierError,
@@ -130,7 +130,7 @@ class YTOExpress:
         require("YTO Express", YTO_SECRET=settings.YTO_SECRET)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         xml, digest = form.get("logistics_interface", ""), form.get("data_digest", "")
-        if not digest or not hmac.compare_digest(digest, md5_base64(xml + settings.YTO_SECRET)):
+        if not digest or not constant_time_compare(digest, md5_base64(xml + settings.YTO_SECRET)):
             raise CarrierSignatureInvalid("bad or missing data_digest")
         try:  # parsed only once YTO's digest vouches for it
             info = ElementTree.fromstring(xml)

@@ -5,12 +5,12 @@ form posts (company_id, msg_type, data, data_digest = base64(md5(data + appSecre
 
 from __future__ import annotations
 
-import hmac
 import json
 from datetime import datetime
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare
 
 from .base import (
     CARRIER_TZ,
@@ -145,7 +145,7 @@ class ZTOExpress:
         require("ZTO Express", ZTO_APP_KEY=settings.ZTO_APP_KEY, ZTO_APP_SECRET=settings.ZTO_APP_SECRET)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         data, digest = form.get("data", ""), form.get("data_digest", "")
-        if not digest or not hmac.compare_digest(digest, md5_base64(data + settings.ZTO_APP_SECRET)):
+        if not digest or not constant_time_compare(digest, md5_base64(data + settings.ZTO_APP_SECRET)):
             raise CarrierSignatureInvalid("bad or missing data_digest")
         if form.get("company_id", settings.ZTO_APP_KEY) != settings.ZTO_APP_KEY:
             raise CarrierSignatureInvalid("push for another company_id")

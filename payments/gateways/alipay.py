@@ -162,6 +162,14 @@ class AlipayGateway(SandboxLedgerMixin):
             raise SignatureInvalid(f"Alipay's signature over {node} does not verify")
         return data
 
+    def looks_like(self, body: bytes) -> bool:
+        """A form-encoded notification naming a trade (signed or not: a bad signature is kept for audit)."""
+        try:
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return "out_trade_no" in params or "notify_id" in params
+
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         try:
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -102,6 +103,9 @@ class PaymentGateway(Protocol):
     def create(self, request: PaymentRequest) -> dict:
         """What the storefront needs next (pay URL, QR code, client secret, approve URL)."""
 
+    def looks_like(self, body: bytes) -> bool:
+        """Whether the body has the shape of this gateway's notifications (only those are kept raw)."""
+
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         """Verify the gateway's signature and translate its notification; raises GatewayError."""
 
@@ -121,6 +125,15 @@ class PaymentGateway(Protocol):
         refund_amount: Decimal | None = None,
     ) -> SignedRequest:
         """The exact request the sandbox gateway sends, signed with the sandbox keys."""
+
+
+def json_object_with(body: bytes, key: str, kind: type) -> bool:
+    """Whether the body is a JSON object whose `key` is a `kind` (the shape of a gateway's notification)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get(key), kind)
 
 
 def cents(amount: Decimal) -> int:

@@ -37,6 +37,7 @@ from .base import (
     StaleNotification,
     answer_field,
     http_call,
+    json_object_with,
 )
 from .sandbox import SandboxLedgerMixin, sandbox_ledger
 
@@ -240,6 +241,9 @@ class PayPalGateway(SandboxLedgerMixin):
             token = answer_field(data, "access_token", "PayPal")
             cache.set(key, token, max(int(data.get("expires_in", 0)) - 60, 60))
         return token
+
+    def looks_like(self, body: bytes) -> bool:
+        return json_object_with(body, "resource", dict)
 
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         h = {k.lower(): v for k, v in headers.items()}

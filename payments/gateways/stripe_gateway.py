@@ -25,6 +25,7 @@ from .base import (
     StaleNotification,
     cents,
     from_cents,
+    json_object_with,
 )
 from .sandbox import SandboxLedgerMixin
 
@@ -99,8 +100,13 @@ class StripeGateway(SandboxLedgerMixin):
             error.transient = isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) >= 500
             raise error from exc
 
+    def looks_like(self, body: bytes) -> bool:
+        return json_object_with(body, "data", dict)
+
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         header = {k.lower(): v for k, v in headers.items()}.get("stripe-signature", "")
+        if not header.isascii():
+            raise SignatureInvalid("Stripe-Signature is not ASCII")
         try:
             stripe.WebhookSignature.verify_header(body, header, self._secret(), tolerance=None)
         except stripe.SignatureVerificationError as exc:

@@ -31,6 +31,7 @@ from .base import (
     cents,
     from_cents,
     http_call,
+    json_object_with,
 )
 from .sandbox import SandboxLedgerMixin
 
@@ -164,6 +165,9 @@ class WeChatPayGateway(SandboxLedgerMixin):
         if state in FINAL_STATES:
             return Notification(outcome="failure", definitive=state != "PAYERROR", **common)
         return Notification(outcome="ignored", **common)
+
+    def looks_like(self, body: bytes) -> bool:
+        return json_object_with(body, "resource", dict)
 
     def parse_callback(self, *, headers: dict[str, str], body: bytes, now: datetime) -> Notification:
         self._verify(headers, body, now=now)
