@@ -221,7 +221,10 @@ class TokenRateThrottle(BaseThrottle):
             from config.ops import THROTTLE_FAIL_OPEN
 
             THROTTLE_FAIL_OPEN.inc()
-            logger.warning("throttle failing open: %s", exc)
+            global _warned_at
+            if time.monotonic() - _warned_at > 10:  # once per 10 s, not once per request
+                _warned_at = time.monotonic()
+                logger.warning("throttle failing open (counted in shop_throttle_fail_open_total): %s", exc)
             return True
 
     def wait(self):
@@ -239,16 +242,19 @@ class CallbackRateThrottle(TokenRateThrottle):
         return self.allow(f"{self.scope}:{source[:20]}:{self.get_ident(request)}")
 
 
-_redis = None
+_redis: dict[str, redis.Redis] = {}
+_warned_at = 0.0
 
 
 def _count(key: str, ttl: int) -> int:
     """INCR + EXPIRE in one Redis round trip, or the Django cache where no Redis is configured."""
-    global _redis
     if settings.REDIS_URL:
-        if _redis is None:
-            _redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-        pipe = _redis.pipeline(transaction=False)
+        client = _redis.get(settings.REDIS_URL)
+        if client is None:
+            client = _redis[settings.REDIS_URL] = redis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+        pipe = client.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, ttl, nx=True)
         return pipe.execute()[0]
