@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests.conftest import order_body
@@ -38,3 +40,41 @@ def test_metrics_can_require_a_scrape_token(client, settings):
     assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
     response = client.get("/metrics", headers={"authorization": "Bearer scrape-secret"})
     assert response.status_code == 200 and "shop_orders" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_reads_the_workers_heartbeat_and_broadcasts_nothing(client, monkeypatch):
+    from django.core.cache import cache
+
+    from config.celery_app import HEARTBEAT_KEY, Heartbeat, app
+
+    def no_broadcast(*args, **kwargs):
+        raise AssertionError("/healthz must not ping the workers")
+
+    monkeypatch.setattr(app.control, "ping", no_broadcast)
+    monkeypatch.setattr(app.control, "broadcast", no_broadcast)
+    cache.delete(HEARTBEAT_KEY)
+    assert client.get("/healthz").json()["workers"] == "none"
+    step = Heartbeat(parent=None)
+    step.start(worker=None)  # what a worker starting up runs: a heartbeat at once, then every 10 s
+    try:
+        for _ in range(50):
+            if cache.get(HEARTBEAT_KEY):
+                break
+            time.sleep(0.05)
+        assert client.get("/healthz").json() == {"database": "ok", "broker": "ok", "workers": "ok"}
+    finally:
+        step.stop(worker=None)
+    cache.set(HEARTBEAT_KEY, time.time() - 120)  # a worker that died two minutes ago
+    assert client.get("/healthz").json()["workers"] == "none"
+
+
+@pytest.mark.django_db
+def test_queue_depth_is_a_number_even_for_an_empty_queue(client):
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")
+    text = client.get("/metrics").content.decode()
+    assert "shop_task_queue_depth 0.0" in text and "NaN" not in text
+    assert "shop_broker_up 1.0" in text
