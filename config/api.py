@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django_fsm import TransitionNotAllowed
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -307,3 +307,50 @@ class UntrustedInputMiddleware:
                     str(_("A callback body may be at most %(n)d bytes.") % {"n": CALLBACK_MAX_BYTES}),
                 )
         return self.get_response(request)
+
+
+# --- the schema of errors -------------------------------------------------------------------------------------
+class ErrorOutput(serializers.Serializer):
+    """Every refusal: a machine `code` and a human `detail`; some add fields (`errors`, `items`, `status`…)."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+ERROR_RESPONSES = {
+    "400": "The request is malformed or refused (`validation_error` carries `errors` by field).",
+    "401": "No or an invalid `Authorization: Token <key>`.",
+    "404": "No such object, or another storefront's (`not_found`).",
+    "405": "Method not allowed (`method_not_allowed`).",
+    "413": "The body is too large (`payload_too_large`).",
+    "429": "Over the rate limit (`throttled`, with `Retry-After`).",
+    "500": "An unexpected failure (`server_error`).",
+}
+
+
+def schema_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing: every storefront operation documents the contract's JSON errors.
+    (Callback endpoints answer in each gateway's or carrier's own format and document their own.)"""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}}
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "ErrorOutput",
+        {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
+            "required": ["code", "detail"],
+        },
+    )
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/") or "/callbacks/" in path:
+            continue
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            wanted = {"400", "401", "405", "429", "500"}
+            if "{" in path:
+                wanted.add("404")
+            if method == "post":
+                wanted.add("413")
+            for code in sorted(wanted):
+                operation["responses"].setdefault(code, {"description": ERROR_RESPONSES[code], "content": error})
+    return result

@@ -3,13 +3,12 @@
 import re
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApplicationError
+from config.api import ApplicationError, ErrorOutput
 
 from . import selectors, services
 from .models import Order
@@ -17,7 +16,7 @@ from .serializers import OrderOutput, OrderPlaceInput
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
-ERROR = inline_serializer("Error", fields={"code": serializers.CharField(), "detail": serializers.CharField()})
+ERROR = ErrorOutput
 
 
 class IdempotencyKeyMissing(ApplicationError):

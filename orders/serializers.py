@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Order
@@ -12,6 +13,7 @@ from .models import Order
 MONEY = re.compile(r"^[0-9]+\.[0-9]{2}\Z", re.ASCII)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "example": "99.00"})
 class MoneyField(serializers.DecimalField):
     """A JSON string with exactly two decimals, `"199.00"`: no numbers, exponents, signs, underscores or
     non-ASCII digits (Python's Decimal would take all of those)."""
@@ -29,6 +31,7 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 100_000})
 class QuantityField(serializers.IntegerField):
     """A JSON integer: not a string ("2", "1_0"), a float (2.0) or a boolean."""
 
@@ -83,7 +86,7 @@ class ItemInput(serializers.Serializer):
 
 class OrderPlaceInput(serializers.Serializer):
     customer = CustomerInput()
-    items = ItemInput(many=True, allow_empty=False)
+    items = serializers.ListField(child=ItemInput(), min_length=1, max_length=100)
     coupon_code = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
     shipping_method = serializers.ChoiceField(choices=["standard", "express"], default="standard")
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
@@ -117,6 +120,61 @@ class OrderItemOutput(serializers.Serializer):
     total_price = MoneyField()
 
 
+class AddressOutput(serializers.Serializer):
+    street = serializers.CharField()
+    city = serializers.CharField()
+    province = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+
+
+class CustomerOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    address = AddressOutput()
+
+
+class PricingOutput(serializers.Serializer):
+    subtotal = MoneyField()
+    shipping = MoneyField()
+    tax = MoneyField()
+    discount = MoneyField()
+    total = MoneyField()
+
+
+class OrderPaymentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    gateway = serializers.CharField()
+    reference = serializers.CharField()
+    amount = MoneyField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    refunded_amount = MoneyField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class TrackingEventOutput(serializers.Serializer):
+    time = serializers.DateTimeField()
+    status = serializers.CharField()
+    location = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ShipmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    warehouse = serializers.CharField()
+    carrier = serializers.CharField(allow_null=True)
+    tracking_number = serializers.CharField(allow_null=True)
+    tracking_url = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    events = TrackingEventOutput(many=True)
+
+
 class OrderOutput(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.CharField()
@@ -129,13 +187,14 @@ class OrderOutput(serializers.Serializer):
     coupon_code = serializers.SerializerMethodField()
     shipping_method = serializers.CharField()
     note = serializers.CharField()
-    reservation_expires_at = serializers.DateTimeField()
+    reservation_expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     warnings = serializers.SerializerMethodField()
     payments = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
 
+    @extend_schema_field(CustomerOutput)
     def get_customer(self, order: Order) -> dict:
         return {
             "id": order.customer_id,
@@ -151,21 +210,26 @@ class OrderOutput(serializers.Serializer):
             },
         }
 
+    @extend_schema_field(OrderItemOutput(many=True))
     def get_items(self, order: Order) -> list[dict]:
         items = getattr(order, "placed_items", None)
         if items is None:
             items = order.items.all()
         return OrderItemOutput(items, many=True).data
 
+    @extend_schema_field(PricingOutput)
     def get_pricing(self, order: Order) -> dict[str, str]:
         return {f: f"{getattr(order, f):.2f}" for f in ("subtotal", "shipping", "tax", "discount", "total")}
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_coupon_code(self, order: Order) -> str | None:
         return order.coupon.code if order.coupon_id else None
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, order: Order) -> list[str]:
         return ["held_for_review"] if order.is_held else []
 
+    @extend_schema_field(OrderPaymentOutput(many=True))
     def get_payments(self, order: Order) -> list[dict]:
         if getattr(order, "placed_items", None) is not None:
             return []  # a new order has no payment yet
@@ -184,6 +248,7 @@ class OrderOutput(serializers.Serializer):
             for p in order.payments.all()
         ]
 
+    @extend_schema_field(ShipmentOutput(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
         if getattr(order, "placed_items", None) is not None:
             return []  # a new order has no shipment yet

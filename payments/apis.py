@@ -1,12 +1,12 @@
 """Payment endpoints: the storefront starts a payment; gateways call back in their own wire format."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import CallbackRateThrottle
+from config.api import CallbackRateThrottle, ErrorOutput
 from orders.selectors import order_get
 
 from . import services
@@ -16,8 +16,13 @@ from .models import Gateway, Payment
 GATEWAYS = [g for g in Gateway.values if g != Gateway.MANUAL]
 
 
+@extend_schema_field({"type": "string", "enum": GATEWAYS})
+class GatewayField(serializers.CharField):
+    """Any string is taken, so that an unknown one gets the contract's `unsupported_gateway`."""
+
+
 class PaymentStartInput(serializers.Serializer):
-    gateway = serializers.CharField(max_length=20)
+    gateway = GatewayField(max_length=20)
 
 
 class PaymentOutput(serializers.Serializer):
@@ -30,7 +35,7 @@ class PaymentOutput(serializers.Serializer):
     action = serializers.JSONField()
 
 
-ERROR = inline_serializer("PaymentError", fields={"code": serializers.CharField(), "detail": serializers.CharField()})
+ERROR = ErrorOutput
 
 
 def render_payment(payment: Payment) -> dict:

@@ -148,13 +148,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop back office API",
-    "DESCRIPTION": "Storefront, gateway-callback and operations API (contract v1).",
-    "VERSION": "1.0.0",
+    "DESCRIPTION": "Storefront, gateway-callback and operations API (contract v1.1).",
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.schema_error_responses"],
 }
 
 # --- Shop rules (documented in README) ---------------------------------------------------------
