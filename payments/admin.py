@@ -294,10 +294,26 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "number", "payment", "amount", "status", "reason", "gateway_refund_id", "actor"]
+    list_display = ["created_at", "number", "payment", "amount", "status", "reason", "error", "actor"]
     list_filter = ["status"]
     list_select_related = ["payment"]
     search_fields = ["=number", "=payment__reference", "=gateway_refund_id"]
+    actions = ["retry"]
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("payments.refund_payment")
+
+    @admin.action(description=_("Retry refunds the gateway could not be asked about"), permissions=["refund"])
+    def retry(self, request, queryset):
+        for refund in queryset.filter(status="pending").exclude(error="").select_related("payment__order"):
+            try:
+                refund = services.payment_refund(
+                    payment=refund.payment, amount=refund.amount, user=request.user, number=refund.number
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"{refund.number}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"{refund.number}: {refund.get_status_display()}", messages.INFO)
 
 
 @admin.register(SandboxTransaction)

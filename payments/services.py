@@ -491,26 +491,36 @@ def payment_refund(
 
     The refund row is written under the order and payment locks before the gateway is called, and its
     number is the gateway's idempotency key (out_refund_no, PayPal-Request-Id, …): a second submit of the
-    same form finds the row and sends nothing, and amounts already being refunded count as spent.
+    same form finds the row and sends nothing, and amounts already being refunded count as spent. Only a
+    refund whose gateway could not be reached is sent again under its number (finance's "Retry").
     """
     label, _user = actor_parts(user)
     with transaction.atomic():
         order_lock(number=payment.order.number)
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
-        existing = Refund.objects.filter(number=number).first() if number else None
-        if existing is not None:
-            if existing.payment_id != payment.pk:
+        refund = Refund.objects.filter(number=number).first() if number else None
+        if refund is not None:
+            if refund.payment_id != payment.pk:
                 raise PaymentValidationError(_("This refund belongs to another payment."))
-            return existing
-        if payment.status != PaymentStatus.PAID:
-            raise InvalidTransition(_("Only a paid payment can be refunded."), status=payment.status)
-        sending = payment.refunds.filter(status=RefundStatus.PENDING).aggregate(s=Sum("amount"))["s"] or 0
-        remaining = payment.amount - payment.refunded_amount - sending
-        if amount <= 0 or amount > remaining:
-            raise PaymentValidationError(_("Refund between 0.01 and %(remaining)s.") % {"remaining": remaining})
-        refund = Refund.objects.create(
-            payment=payment, amount=amount, reason=reason[:255], actor=label, **({"number": number} if number else {})
-        )
+            if not (refund.status == RefundStatus.PENDING and refund.error):
+                return refund  # in flight or settled: a second submit sends nothing
+            # The gateway could not be reached last time: asking again under the same number is safe.
+            Refund.objects.filter(pk=refund.pk).update(error="")
+            amount = refund.amount
+        else:
+            if payment.status != PaymentStatus.PAID:
+                raise InvalidTransition(_("Only a paid payment can be refunded."), status=payment.status)
+            sending = payment.refunds.filter(status=RefundStatus.PENDING).aggregate(s=Sum("amount"))["s"] or 0
+            remaining = payment.amount - payment.refunded_amount - sending
+            if amount <= 0 or amount > remaining:
+                raise PaymentValidationError(_("Refund between 0.01 and %(remaining)s.") % {"remaining": remaining})
+            refund = Refund.objects.create(
+                payment=payment,
+                amount=amount,
+                reason=reason[:255],
+                actor=label,
+                **({"number": number} if number else {}),
+            )
     if payment.gateway == Gateway.MANUAL:
         gateway_refund_id = refund.number  # paid back by bank transfer; finance records it here
     else:

@@ -590,6 +590,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         "API_THROTTLE_RATE": "1000000/min",
+        "CALLBACK_THROTTLE_RATE": "1000000/min",
         "DEBUG": "false",
         "LOG_LEVEL": "ERROR",
     }

@@ -155,3 +155,22 @@ def test_mark_paid_is_one_transaction(client, order):
     with pytest.raises(InvalidTransition):
         payment_mark_paid_manually(order_number=o.number, bank_reference="B-2", amount=o.total, user=finance)
     assert (Payment.objects.count(), TransitionLog.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_a_refund_the_gateway_could_not_be_asked_about_is_retried_under_its_number(api, order, platforms, settings):
+    payment = live_paid_payment(api, order["number"], platforms)
+    real_url = platforms.url
+    settings.STRIPE_API_URL = "http://127.0.0.1:9/stripe"  # Stripe unreachable
+    number = new_refund_number()
+    with pytest.raises(GatewayUnavailable):
+        payment_refund(payment=payment, amount=Decimal("30.00"), user=UserFactory(), number=number)
+    pending = Refund.objects.get(number=number)
+    assert (pending.status, bool(pending.error)) == ("pending", True)  # Stripe may have refunded: not freed
+    with pytest.raises(PaymentValidationError):  # the pending amount counts as spent
+        payment_refund(payment=payment, amount=payment.amount, user=UserFactory(), number=new_refund_number())
+    settings.STRIPE_API_URL = f"{real_url}/stripe"
+    again = payment_refund(payment=payment, amount=Decimal("30.00"), user=UserFactory(), number=number)
+    assert again.status == "succeeded" and Refund.objects.count() == 1
+    assert len(platforms.refunds) == 1
+    assert Payment.objects.get(pk=payment.pk).refunded_amount == Decimal("30.00")
