@@ -1,3 +1,5 @@
+import re
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -110,22 +112,32 @@ class Shipment(FSMModelMixin, models.Model):
         """The order was refunded before this parcel left: nothing more is picked or shipped."""
 
 
+def route_key(location: str) -> str:
+    """A bin location as the picker walks: numbers by value, so "A-2" comes before "A-10"."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(8), location.strip().upper())
+
+
 class ShipmentLine(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", verbose_name=_("shipment"))
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"))
     location = models.CharField(_("bin location"), max_length=40, blank=True)
+    route = models.CharField(_("picking route position"), max_length=120, blank=True, editable=False)
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     fragile = models.BooleanField(_("fragile"), default=False)
 
     class Meta:
-        ordering = ["location", "sku"]  # the picking route
+        ordering = ["route", "sku"]  # the picking route
         verbose_name = _("shipment line")
         verbose_name_plural = _("shipment lines")
 
     def __str__(self):
         return f"{self.quantity} × {self.sku}"
+
+    def save(self, *args, **kwargs):
+        self.route = route_key(self.location)
+        super().save(*args, **kwargs)
 
 
 class TrackingEvent(models.Model):

@@ -22,7 +22,7 @@ from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
 
 from .carriers import Address, CarrierError, CarrierNotConfigured, TrackingUpdate, WaybillRequest, get_carrier
-from .models import OPEN_SHIPMENT, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent
+from .models import OPEN_SHIPMENT, Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, route_key
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,13 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
                         name=items[r["stock_item__product_id"]].name,
                         quantity=r["quantity"],
                         location=r["stock_item__location"],
+                        route=route_key(r["stock_item__location"]),
                         weight_grams=items[r["stock_item__product_id"]].product.weight_grams * r["quantity"],
                         fragile=items[r["stock_item__product_id"]].product.fragile,
                     )
-                    for r in sorted(rows, key=lambda r: (r["stock_item__location"], r["stock_item__product_id"]))
+                    for r in sorted(
+                        rows, key=lambda r: (route_key(r["stock_item__location"]), r["stock_item__product_id"])
+                    )
                 ]
             )
             shipments.append(shipment)

@@ -4,7 +4,7 @@ kill a worker in the middle of one); SMS and push to files; dead-worker recovery
 
 import os
 
-from config.settings.base import *  # noqa: F403
+from config.settings.test import *  # noqa: F403
 
 EMAIL_BACKEND = "tests.outage_settings.SlowFileBackend"
 EMAIL_FILE_PATH = os.environ["OUTAGE_MAIL_DIR"]

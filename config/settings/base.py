@@ -1,4 +1,5 @@
-"""Settings read from the environment (django-environ); defaults give a zero-setup local run."""
+"""Settings shared by every environment, read from the environment (django-environ). `local` (make run),
+`production` and `test` build on this module, as in cookiecutter-django."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-3b7f0c1e9a")
+# SECRET_KEY: local.py and test.py give development keys; production.py requires it from the environment.
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -268,4 +269,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# No task should run this long (carrier and gateway calls time out after 10 s); the hard limit stays well under
+# the Redis visibility timeout, so a stuck task is killed and retried rather than run twice. (Enforced by the
+# prefork pool of production workers; `make run`'s solo worker does not enforce them.)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

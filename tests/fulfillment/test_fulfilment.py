@@ -281,3 +281,17 @@ def test_attention_list_shows_exceptions_and_silent_shipments(client, paid, sett
     assert Shipment.objects.get().status == "exception"
     assert Order.objects.get(number=paid).shipping_status == "exception"
     assert shipment.tracking_number in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_picking_route_sorts_bins_by_number_not_text(api, client, place, warehouse):
+    from tests.factories import ProductFactory
+
+    for sku, location in (("TEN", "A-10-01"), ("TWO", "A-2-01"), ("BEE", "B-1-01"), ("ONE", "a-1-02")):
+        stock(ProductFactory(sku=sku, price="10.00"), warehouse, 10, location=location)
+    items = [{"sku": s, "quantity": 1, "unit_price": "10.00"} for s in ("TEN", "TWO", "BEE", "ONE")]
+    number = place(order_body(items=items)).json()["number"]
+    pay(api, client, number)
+    assert start_fulfilment(number) == 1
+    lines = Shipment.objects.get(order__number=number).lines.all()
+    assert [line.location for line in lines] == ["a-1-02", "A-2-01", "A-10-01", "B-1-01"]

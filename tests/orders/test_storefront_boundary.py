@@ -155,7 +155,7 @@ def test_one_order_per_click_on_sqlite_too(tmp_path):
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "REDIS_URL": "",
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
     }
     run = subprocess.run(
         [sys.executable, "-m", "tests.orders.sqlite_race"],
