@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
-from django.db.models import Exists, F, IntegerField, OuterRef, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
 
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
+from .selectors import products_with_available
 
 
 class NeedsReorderFilter(admin.SimpleListFilter):
@@ -71,23 +71,15 @@ class ProductAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                available_total=Coalesce(
-                    Sum(F("stock_items__on_hand") - F("stock_items__reserved")), Value(0), output_field=IntegerField()
-                )
-            )
-        )
+        return products_with_available()
 
     @admin.display(description=_("price"), ordering="price")
     def price_display(self, product):
         return f"{product.price:,.2f} {product.currency}"
 
-    @admin.display(description=_("available"), ordering="available_total")
+    @admin.display(description=_("available"), ordering="available")
     def available(self, product):
-        return product.available_total
+        return product.available
 
 
 @admin.register(StockItem)

@@ -1,12 +1,11 @@
 """Catalogue API for storefronts."""
 
-from django.db.models import IntegerField, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
-from .models import Product, StockItem
+from .models import Product
+from .selectors import products_with_available
 
 
 class ProductOutput(serializers.ModelSerializer):
@@ -18,16 +17,7 @@ class ProductOutput(serializers.ModelSerializer):
 
 
 def product_queryset():
-    """Products with `available` summed over active warehouses in one query."""
-    available = (
-        StockItem.objects.filter(product=OuterRef("pk"), warehouse__is_active=True)
-        .values("product")
-        .annotate(total=Sum("on_hand") - Sum("reserved"))
-        .values("total")
-    )
-    return Product.objects.annotate(available=Coalesce(Subquery(available, output_field=IntegerField()), 0)).order_by(
-        "sku"
-    )
+    return products_with_available().order_by("sku")
 
 
 class ProductListApi(ListAPIView):

@@ -1,6 +1,21 @@
 from collections import defaultdict
 
-from .models import Product
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from .models import Product, StockItem
+
+
+def products_with_available() -> QuerySet[Product]:
+    """Products annotated with `available`: on hand less reserved in active warehouses, what can be sold now.
+    The one place this number is computed for reading (the API and the admin show the same)."""
+    per_product = (
+        StockItem.objects.filter(product=OuterRef("pk"), warehouse__is_active=True)
+        .values("product")
+        .annotate(total=Sum("on_hand") - Sum("reserved"))
+        .values("total")
+    )
+    return Product.objects.annotate(available=Coalesce(Subquery(per_product, output_field=IntegerField()), 0))
 
 
 def products_with_availability(*, skus: list[str]) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:

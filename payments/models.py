@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from orders.models import NUMBER_ALPHABET
+from orders.models import NUMBER_ALPHABET, PaymentStatus  # one set of payment states, order's and payment's
 
 
 class Gateway(models.TextChoices):
@@ -21,13 +21,6 @@ class Gateway(models.TextChoices):
 def new_payment_reference() -> str:
     """Our merchant trade number: unique, unguessable, accepted by every gateway (≤ 32 alphanumerics)."""
     return "P" + timezone.now().strftime("%y%m%d") + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(12))
-
-
-class PaymentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    PAID = "paid", _("Paid")
-    FAILED = "failed", _("Failed")
-    REFUNDED = "refunded", _("Refunded")
 
 
 class Payment(FSMModelMixin, models.Model):

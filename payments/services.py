@@ -27,7 +27,6 @@ from notifications.models import Event
 from notifications.services import notification_send
 from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
 from orders.models import Order, OrderStatus
-from orders.models import PaymentStatus as OrderPaymentStatus
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
 
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
@@ -421,7 +420,7 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
 def payment_can_mark_paid(*, order: Order) -> bool:
     """Unpaid and pending, or closed or cancelled (money that arrives late is still taken)."""
     payable = order.status in (OrderStatus.PENDING, OrderStatus.CLOSED, OrderStatus.CANCELLED)
-    return payable and order.payment_status != OrderPaymentStatus.PAID
+    return payable and order.payment_status != PaymentStatus.PAID
 
 
 def payment_mark_paid_manually(

@@ -103,3 +103,17 @@ def test_adjust_refuses_to_drop_below_reserved_and_logs_the_reason():
     services.stock_receive(stock_item=item, quantity=6, actor="warehouse", reference="PO-1")
     item.refresh_from_db()
     assert item.on_hand == 10
+
+
+@pytest.mark.django_db
+def test_available_is_one_number_for_the_api_and_the_admin_and_skips_inactive_warehouses(api, client, product):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    closed = WarehouseFactory(code="OLD", priority=9, is_active=False)
+    stock(product, closed, 500)
+    assert api.get("/api/v1/products/SKU-001/").json()["available"] == 100
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    changelist = client.get(reverse("admin:inventory_product_changelist"))
+    assert changelist.context["cl"].result_list[0].available == 100
