@@ -1,4 +1,4 @@
-"""Fulfilment: shipments per warehouse, warehouse steps, tracking. The order follows its shipments:
+"""Fulfillment: shipments per warehouse, warehouse steps, tracking. The order follows its shipments:
 `shipped` when all are shipped, `delivered` when all are delivered."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ ORDER_PATH = [  # shipping_status of the order, and the transition that reaches 
 ]
 
 
-class FulfilmentError(ApplicationError):
-    code = "fulfilment_error"
+class FulfillmentError(ApplicationError):
+    code = "fulfillment_error"
     status_code = 409
 
 
@@ -98,8 +98,8 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
     return shipments
 
 
-def orders_awaiting_fulfilment(*, older_than_seconds: int = 30) -> list[str]:
-    """Confirmed orders whose fulfilment task has had its chance (the sweep runs every 30 s)."""
+def orders_awaiting_fulfillment(*, older_than_seconds: int = 30) -> list[str]:
+    """Confirmed orders whose fulfillment task has had its chance (the sweep runs every 30 s)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
         Order.objects.filter(status=OrderStatus.CONFIRMED, shipments__isnull=True, updated_at__lt=cutoff)
@@ -191,7 +191,7 @@ def shipment_ship(
     from the carrier (outside any lock)."""
     adapter = get_carrier(carrier)
     if adapter is None:
-        raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
+        raise FulfillmentError(_("Unknown carrier."), code="unknown_carrier")
     shipment = Shipment.objects.select_related("order", "warehouse").get(pk=shipment_id)
     if shipment.status != ShipmentStatus.PACKED:
         raise InvalidTransition(status=shipment.status)
@@ -201,7 +201,7 @@ def shipment_ship(
         try:
             waybill = adapter.create_waybill(_waybill_request(shipment))
         except CarrierError as exc:
-            raise FulfilmentError(str(exc), code="carrier_error") from exc
+            raise FulfillmentError(str(exc), code="carrier_error") from exc
         tracking_number, label, estimated = waybill.tracking_number, waybill.label, waybill.estimated_delivery
     now = timezone.now()
     try:
@@ -219,7 +219,7 @@ def shipment_ship(
             next_check_at=now + timedelta(hours=settings.TRACKING_POLL_HOURS),
         )
     except IntegrityError as exc:
-        raise FulfilmentError(
+        raise FulfillmentError(
             _("This tracking number is already used by another shipment."), code="duplicate_tracking_number"
         ) from exc
 
@@ -365,7 +365,7 @@ def tracking_apply_push(*, carrier: str, headers: dict[str, str], body: bytes) -
     """A carrier's signed push, applied through the same path as a poll."""
     adapter = get_carrier(carrier)
     if adapter is None:
-        raise FulfilmentError(_("Unknown carrier."), code="unknown_carrier")
+        raise FulfillmentError(_("Unknown carrier."), code="unknown_carrier")
     if b"\x00" in body:
         raise CarrierError("NUL byte in the push")
     try:

@@ -4,9 +4,9 @@ from . import services
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def start_fulfilment(order_number: str) -> int:
+def start_fulfillment(order_number: str) -> int:
     """Picking list for a confirmed order; running it twice creates nothing twice."""
-    return len(services.shipment_create_for_order(order_number=order_number, actor="task:start_fulfilment"))
+    return len(services.shipment_create_for_order(order_number=order_number, actor="task:start_fulfillment"))
 
 
 @shared_task(acks_late=True)
@@ -16,8 +16,8 @@ def poll_tracking() -> int:
 
 @shared_task(acks_late=True)
 def sweep_unfulfilled() -> int:
-    """Confirmed orders whose fulfilment task never ran (broker down, worker died) get their picking list."""
+    """Confirmed orders whose fulfillment task never ran (broker down, worker died) get their picking list."""
     return sum(
         len(services.shipment_create_for_order(order_number=n, actor="task:sweep_unfulfilled"))
-        for n in services.orders_awaiting_fulfilment()
+        for n in services.orders_awaiting_fulfillment()
     )

@@ -421,7 +421,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
         transition_apply(order, "confirm", actor=actor, reason=reason)
         order.save(update_fields=["status", "payment_status", "updated_at"])
         stock_commit(holder=order.number, actor=_label(actor), note="paid")
-        enqueue_fulfilment(order.number)
+        enqueue_fulfillment(order.number)
         return "confirmed"
     lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
     try:
@@ -435,7 +435,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
         return "pending_restock"
     transition_apply(order, "confirm_late", actor=actor, reason=str(_("Paid late; stock reserved again")))
     order.save(update_fields=["status", "payment_status", "updated_at"])
-    enqueue_fulfilment(order.number)
+    enqueue_fulfillment(order.number)
     return "confirmed_late"
 
 
@@ -463,7 +463,7 @@ def order_payment_failed(
 
 
 def order_refund(*, order: Order, actor: Actor, reason: str = "") -> int:
-    """A full refund: the order moves to `refunded`, its fulfilment stops (open shipments are cancelled by
+    """A full refund: the order moves to `refunded`, its fulfillment stops (open shipments are cancelled by
     `order_refunded`'s receivers), and stock that never shipped goes back on hand, in the caller's
     transaction. Returns the units returned to stock. The order must be locked by the caller."""
     transition_apply(order, "refund", actor=actor, reason=reason)
@@ -524,7 +524,7 @@ def order_close_expired(*, now: datetime | None = None, batch_size: int = 200) -
 
 
 def order_release_review(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:
-    """Staff let an order held for review go on to fulfilment."""
+    """Staff let an order held for review go on to fulfillment."""
     with transaction.atomic():
         order = _lock_order(number)
         transition_apply(
@@ -536,7 +536,7 @@ def order_release_review(*, number: str, actor: Actor, reason: str = "", check_p
         )
         order.save(update_fields=["review_status", "updated_at"])
         if order.status == OrderStatus.CONFIRMED:
-            enqueue_fulfilment(order.number)
+            enqueue_fulfillment(order.number)
     return order
 
 
@@ -626,14 +626,14 @@ def order_complete_delivered(*, now: datetime | None = None) -> int:
     return done
 
 
-def enqueue_fulfilment(order_number: str) -> None:
+def enqueue_fulfillment(order_number: str) -> None:
     """On commit, ask for the picking list (by task name: orders does not import fulfillment).
 
-    If the broker is down the error is logged, not raised: the fulfilment sweep finds the order later.
+    If the broker is down the error is logged, not raised: the fulfillment sweep finds the order later.
     """
     from config.celery_app import enqueue_on_commit
 
-    enqueue_on_commit("fulfillment.tasks.start_fulfilment", order_number)
+    enqueue_on_commit("fulfillment.tasks.start_fulfillment", order_number)
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:

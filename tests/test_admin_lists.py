@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import Shipment
-from fulfillment.tasks import start_fulfilment
+from fulfillment.tasks import start_fulfillment
 from tests.conftest import order_body
 from tests.factories import UserFactory
-from tests.fulfillment.test_fulfilment import ship_all, track
+from tests.fulfillment.test_fulfillment import ship_all, track
 from tests.payments.conftest import deliver, signed
 
 
@@ -22,7 +22,7 @@ def full_life(api, client, place, warehouse_user, i):
     ]
     payment = api.post(f"/api/v1/orders/{number}/payments/", {"gateway": "stripe"}, format="json").json()
     deliver(client, signed(payment["reference"], "stripe"))
-    start_fulfilment(number)
+    start_fulfillment(number)
     ship_all(number, warehouse_user)
     deliver(client, track(Shipment.objects.get(order__number=number).tracking_number, "delivered", timezone.now()))
 

@@ -16,7 +16,7 @@ from payments.gateways import get_gateway
 from payments.models import PaymentEvent
 from tests.conftest import order_body
 from tests.factories import UserFactory
-from tests.fulfillment.test_fulfilment import ship_all, track
+from tests.fulfillment.test_fulfillment import ship_all, track
 from tests.payments.conftest import GATEWAYS, deliver, signed
 
 
@@ -113,12 +113,12 @@ def test_callbacks_are_rate_limited_per_source(client, settings):
 # --- carriers ---------------------------------------------------------------------------------------------------
 @pytest.fixture
 def shipped(api, client, place, product):
-    from fulfillment.tasks import start_fulfilment
+    from fulfillment.tasks import start_fulfillment
     from tests.fulfillment.conftest import pay
 
     number = place().json()["number"]
     pay(api, client, number)
-    start_fulfilment(number)
+    start_fulfillment(number)
     ship_all(number, UserFactory(username="wh", group="Warehouse"))
     return Shipment.objects.get(order__number=number)
 

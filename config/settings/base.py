@@ -200,7 +200,7 @@ PAYPAL_API_URL = env("PAYPAL_API_URL", default="https://api-m.paypal.com")  # sa
 PAYPAL_RETURN_URL = env("PAYPAL_RETURN_URL", default="")  # the storefront page PayPal sends the buyer back to
 PAYPAL_CANCEL_URL = env("PAYPAL_CANCEL_URL", default="")
 
-# --- Fulfilment -------------------------------------------------------------------------------------------
+# --- Fulfillment -------------------------------------------------------------------------------------------
 TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
 TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)

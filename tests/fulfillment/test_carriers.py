@@ -16,7 +16,7 @@ from fulfillment import services
 from fulfillment.carriers import CarrierSignatureInvalid, get_carrier
 from fulfillment.carriers.yto import yto_sign
 from fulfillment.models import Shipment, TrackingEvent
-from fulfillment.tasks import start_fulfilment
+from fulfillment.tasks import start_fulfillment
 from inventory.models import Warehouse
 from orders.models import Order, TransitionLog
 from tests.factories import UserFactory
@@ -59,7 +59,7 @@ def configure(platforms, settings):
 
 @pytest.fixture
 def packed(paid):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     shipment = Shipment.objects.select_related("warehouse").get()
     warehouse = shipment.warehouse
     warehouse.contact_name, warehouse.phone = "上海仓", "021-60000000"

@@ -14,13 +14,13 @@ from pypdf import PdfReader
 
 from config.celery_app import app
 from fulfillment.models import Shipment
-from fulfillment.tasks import start_fulfilment
+from fulfillment.tasks import start_fulfillment
 from notifications.models import Event, Notification
 from notifications.services import SMS_EVENTS, notification_sweep
 from orders.models import Order
 from tests.conftest import order_body
 from tests.factories import UserFactory
-from tests.fulfillment.test_fulfilment import ship_all, track
+from tests.fulfillment.test_fulfillment import ship_all, track
 from tests.payments.conftest import deliver, signed
 
 
@@ -52,8 +52,8 @@ def pay(api, client, number, gateway="stripe", times=1):
 def test_each_event_sends_its_messages_once(api, client, place, product, settings):
     number = place(order_body(language="en")).json()["number"]
     pay(api, client, number, times=3)  # a gateway that resends
-    start_fulfilment(number)
-    start_fulfilment(number)
+    start_fulfillment(number)
+    start_fulfillment(number)
     ship_all(number, UserFactory(username="w", group="Warehouse"))
     shipment = Shipment.objects.get()
     push = track(shipment.tracking_number, "out_for_delivery", timezone.now())
@@ -133,7 +133,7 @@ def test_review_invitation_goes_out_after_a_day_once_and_never_after_a_refund(ap
     for i in range(2):
         number = place(order_body(allow_duplicate=True)).json()["number"]
         pay(api, client, number)
-        start_fulfilment(number)
+        start_fulfillment(number)
         ship_all(number, UserFactory(username=f"w{i}", group="Warehouse"))
         deliver(client, track(Shipment.objects.get(order__number=number).tracking_number, "delivered", timezone.now()))
         numbers.append(number)
@@ -179,7 +179,7 @@ def test_staff_hear_about_mismatches_and_restock_once(api, client, place, produc
 def test_templates_render_in_both_languages_without_missing_variables(api, client, place, product, language, event):
     number = place(order_body()).json()["number"]
     pay(api, client, number)
-    start_fulfilment(number)
+    start_fulfillment(number)
     ship_all(number, UserFactory(username="w", group="Warehouse"))
     order = Order.objects.get(number=number)
     data = {

@@ -258,7 +258,7 @@ def test_one_follow_up_is_enqueued_however_often_the_success_arrives(
     with django_capture_on_commit_callbacks() as callbacks:
         for _ in range(5):
             deliver(client, request)
-    # start_fulfilment and the payment-confirmed messages, each enqueued once
+    # start_fulfillment and the payment-confirmed messages, each enqueued once
     assert len(callbacks) == 2
     from notifications.models import Notification
 

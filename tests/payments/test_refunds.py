@@ -1,5 +1,5 @@
 """Refunds are rows written under the order lock before the gateway is asked: a double submit refunds once, and
-a refund stops the order's fulfilment."""
+a refund stops the order's fulfillment."""
 
 from decimal import Decimal
 

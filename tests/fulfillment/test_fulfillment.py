@@ -1,4 +1,4 @@
-"""Fulfilment: picking lists, warehouse steps, carriers and tracking, through services, admin and API."""
+"""Fulfillment: picking lists, warehouse steps, carriers and tracking, through services, admin and API."""
 
 import io
 import json
@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from fulfillment import services
 from fulfillment.models import Shipment, TrackingEvent
-from fulfillment.tasks import start_fulfilment
+from fulfillment.tasks import start_fulfillment
 from inventory.models import StockItem, StockMovement
 from orders.models import Order, TransitionLog
 from orders.services import order_complete_delivered, order_release_review
@@ -39,8 +39,8 @@ def ship_all(number, user):
 
 @pytest.mark.django_db
 def test_confirmed_order_gets_one_picking_list_in_route_order_even_twice(paid):
-    assert start_fulfilment(paid) == 1
-    assert start_fulfilment(paid) == 1  # returns the existing shipment, creates nothing
+    assert start_fulfillment(paid) == 1
+    assert start_fulfillment(paid) == 1  # returns the existing shipment, creates nothing
     shipment = Shipment.objects.get()
     assert [(line.location, line.sku, line.quantity) for line in shipment.lines.all()] == [
         ("A-00-01", "CUP", 3),
@@ -57,16 +57,16 @@ def test_held_order_waits_for_staff(api, client, place, product):
     numbers = [place(order_body(allow_duplicate=True)).json()["number"] for _ in range(4)]
     held = numbers[3]
     pay(api, client, held)
-    assert start_fulfilment(held) == 0
+    assert start_fulfillment(held) == 0
     assert Order.objects.get(number=held).status == "confirmed"
     order_release_review(number=held, actor="staff-test")
-    assert start_fulfilment(held) == 1
+    assert start_fulfillment(held) == 1
     assert Order.objects.get(number=held).status == "processing"
 
 
 @pytest.mark.django_db
 def test_warehouse_picks_packs_and_ships_in_the_admin(client, paid):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     shipment = Shipment.objects.get()
     user = UserFactory(username="picker", group="Warehouse")
     client.force_login(user)
@@ -99,7 +99,7 @@ def test_warehouse_picks_packs_and_ships_in_the_admin(client, paid):
 
 @pytest.mark.django_db
 def test_customer_service_cannot_ship(client, paid):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     shipment = Shipment.objects.get()
     client.force_login(UserFactory(username="cs", group="Customer service"))
     assert (
@@ -118,7 +118,7 @@ def test_customer_service_cannot_ship(client, paid):
 
 @pytest.mark.django_db
 def test_polling_stores_events_once_and_stops_when_delivered(paid, settings):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     ship_all(paid, UserFactory(username="w", group="Warehouse"))
     shipment = Shipment.objects.get()
     t0 = shipment.shipped_at
@@ -134,7 +134,7 @@ def test_polling_stores_events_once_and_stops_when_delivered(paid, settings):
 @pytest.mark.django_db
 def test_polling_gives_up_after_the_maximum_number_of_checks(paid, settings):
     settings.TRACKING_MAX_CHECKS = 2
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     user = UserFactory(username="w", group="Warehouse")
     shipment = Shipment.objects.get()
     services.shipment_start_picking(shipment_id=shipment.pk, actor=user)
@@ -149,7 +149,7 @@ def test_polling_gives_up_after_the_maximum_number_of_checks(paid, settings):
 
 @pytest.mark.django_db
 def test_pushes_replayed_out_of_order_or_forged_change_nothing_twice(client, paid):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     ship_all(paid, UserFactory(username="w", group="Warehouse"))
     shipment = Shipment.objects.get()
     t0 = shipment.shipped_at
@@ -181,7 +181,7 @@ def test_a_two_warehouse_order_ships_and_arrives_when_both_shipments_do(api, cli
     stock(product, gz, 10, location="G-01")
     number = place(order_body(items=[{"sku": "SKU-001", "quantity": 3, "unit_price": "99.00"}])).json()["number"]
     pay(api, client, number)
-    assert start_fulfilment(number) == 2
+    assert start_fulfillment(number) == 2
     user = UserFactory(username="w", group="Warehouse")
     first, second = Shipment.objects.order_by("warehouse__priority")
     assert [s.lines.get().quantity for s in (first, second)] == [1, 2]
@@ -208,7 +208,7 @@ def test_warehouse_prints_picking_lists_and_labels_for_a_selection(api, client, 
     ]
     for number in numbers:
         pay(api, client, number)
-        start_fulfilment(number)
+        start_fulfillment(number)
     user = UserFactory(username="printer", group="Warehouse")
     client.force_login(user)
     changelist = reverse("admin:fulfillment_shipment_changelist")
@@ -245,7 +245,7 @@ def test_end_to_end_one_order_through_its_whole_life(api, client, place, product
     check("pending", "pending", "unfulfilled", 100, 2)
     pay(api, client, number, gateway="alipay")
     check("confirmed", "paid", "unfulfilled", 98, 0)
-    start_fulfilment(number)  # what the worker runs on commit
+    start_fulfillment(number)  # what the worker runs on commit
     check("processing", "paid", "unfulfilled", 98, 0)
     ship_all(number, UserFactory(username="w", group="Warehouse"))
     check("shipped", "paid", "shipped", 98, 0)
@@ -269,7 +269,7 @@ def test_end_to_end_one_order_through_its_whole_life(api, client, place, product
 
 @pytest.mark.django_db
 def test_attention_list_shows_exceptions_and_silent_shipments(client, paid, settings):
-    start_fulfilment(paid)
+    start_fulfillment(paid)
     ship_all(paid, UserFactory(username="w", group="Warehouse"))
     shipment = Shipment.objects.get()
     client.force_login(UserFactory(username="cs", group="Customer service"))
@@ -292,6 +292,6 @@ def test_the_picking_route_sorts_bins_by_number_not_text(api, client, place, war
     items = [{"sku": s, "quantity": 1, "unit_price": "10.00"} for s in ("TEN", "TWO", "BEE", "ONE")]
     number = place(order_body(items=items)).json()["number"]
     pay(api, client, number)
-    assert start_fulfilment(number) == 1
+    assert start_fulfillment(number) == 1
     lines = Shipment.objects.get(order__number=number).lines.all()
     assert [line.location for line in lines] == ["a-1-02", "A-2-01", "A-10-01", "B-1-01"]
