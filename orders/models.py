@@ -182,7 +182,7 @@ class Order(FSMModelMixin, models.Model):
     def __str__(self):
         return self.number
 
-    # --- status: the lifecycle table of ARCHITECTURE.md ---------------------------------------
+    # --- status: the lifecycle table of the README ---------------------------------------------
     @transition(status, source=OrderStatus.PENDING, target=OrderStatus.CONFIRMED)
     def confirm(self):
         """Payment confirmed by a callback, a gateway query or finance."""

@@ -1,4 +1,4 @@
-"""Input and output shapes of the storefront API (API-CONTRACT.md). Serializers never save."""
+"""Input and output shapes of the storefront API (the schema at /api/schema/). Serializers never save."""
 
 import re
 from decimal import Decimal

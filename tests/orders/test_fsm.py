@@ -1,4 +1,4 @@
-"""The lifecycle table of ARCHITECTURE.md, table-driven: every legal move works and is logged,
+"""The README's order lifecycle table, table-driven: every legal move works and is logged,
 every other (source, target) pair is refused and changes nothing."""
 
 import pytest

@@ -12,7 +12,7 @@ from orders.catalog import CatalogError, catalog_load
 
 
 class Command(BaseCommand):
-    help = "Load a catalogue file (see API-CONTRACT.md). Idempotent; a malformed file writes nothing."
+    help = "Load a catalogue JSON file (warehouses, products and their stock, coupons). Idempotent, all or nothing."
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
