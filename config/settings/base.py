@@ -131,6 +131,8 @@ LOGGING = {
 
 # --- API ---------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
+# How long a process trusts a key it verified (a revoked key stops working everywhere within this).
+STOREFRONT_KEY_CACHE_SECONDS = env.int("STOREFRONT_KEY_CACHE_SECONDS", default=5)
 # Per gateway or carrier and source address, before the signature is checked (gateways burst from few IPs).
 CALLBACK_THROTTLE_RATE = env("CALLBACK_THROTTLE_RATE", default="3000/min")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # no storefront or admin body comes near; callbacks stop at 64 KiB

@@ -169,3 +169,19 @@ def test_one_order_per_click_on_sqlite_too(tmp_path):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["pairs"] == [[[201, None], [409, "duplicate_order"]]] * 10
     assert result["held"] == 3 and result["orders"] == 16 and result["reserved"] == 32
+
+
+@pytest.mark.django_db
+def test_a_key_verified_lately_costs_no_query_and_a_revoked_one_stops_at_once(api, api_user, django_assert_num_queries):
+    assert api.get("/api/v1/orders/").status_code == 200
+    from rest_framework.test import APIRequestFactory
+
+    from orders.auth import StorefrontKeyAuthentication
+
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=api._credentials["HTTP_AUTHORIZATION"])
+    with django_assert_num_queries(0):
+        user, key = StorefrontKeyAuthentication().authenticate(request)
+    assert user == api_user
+    key.revoked = True
+    key.save()  # as the admin's revoke does
+    assert api.get("/api/v1/orders/").status_code == 401
