@@ -106,8 +106,12 @@ def test_callbacks_are_rate_limited_per_source(client, settings):
     assert_contract_error(
         client.post("/api/v1/payments/callbacks/stripe/", b"{}", content_type="application/json"), 429, "throttled"
     )
-    # another gateway is another source
+    # another gateway is another source; a forged X-Forwarded-For is not
     assert client.post("/api/v1/payments/callbacks/paypal/", b"{}", content_type="application/json").status_code == 400
+    forged = client.post(
+        "/api/v1/payments/callbacks/stripe/", b"{}", content_type="application/json", HTTP_X_FORWARDED_FOR="10.9.8.7"
+    )
+    assert forged.status_code == 429
 
 
 # --- carriers ---------------------------------------------------------------------------------------------------
