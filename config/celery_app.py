@@ -56,19 +56,15 @@ app.conf.beat_schedule = {
 }
 
 
-def enqueue_on_commit(task: Task | str, *args) -> None:
-    """Send `task` (a task, or a task's name for an app this one must not import) once the transaction
-    commits. A broker that cannot take it is logged, never raised into the committed request and never in
-    the way of the other on-commit hooks: the row the work belongs to is already in the database, and
-    the beat sweeps (every 30 s) pick it up."""
+def enqueue_on_commit(task: Task, *args) -> None:
+    """Send `task` once the transaction commits. A broker that cannot take it is logged, never raised into
+    the committed request and never in the way of the other on-commit hooks: the row the work belongs to is
+    already in the database, and the beat sweeps (every 30 s) pick it up."""
 
     def publish():
         try:
-            if isinstance(task, str):
-                app.send_task(task, args=list(args))
-            else:
-                task.apply_async(args=list(args))
+            task.apply_async(args=list(args))
         except Exception as exc:  # kombu raises many kinds; none may escape
-            logger.warning("could not enqueue %s%s, a sweep will: %s", getattr(task, "name", task), args, exc)
+            logger.warning("could not enqueue %s%s, a sweep will: %s", task.name, args, exc)
 
     transaction.on_commit(publish)

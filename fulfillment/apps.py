@@ -7,8 +7,10 @@ class FulfillmentConfig(AppConfig):
     verbose_name = _("Fulfillment")
 
     def ready(self):
-        from orders.signals import order_refunded
+        from core.events import subscribe
 
-        from .services import shipments_stop_for_refund
+        from . import services, tasks
 
-        order_refunded.connect(shipments_stop_for_refund, dispatch_uid="fulfillment.stop_for_refund")
+        subscribe("order.refunded", services.shipments_stop_for_refund)
+        subscribe("order.paid", tasks.fulfillment_requested)
+        subscribe("order.released", tasks.fulfillment_requested)

@@ -14,9 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
+from core.events import emit
 from inventory.selectors import committed_stock_of
-from notifications.models import Event
-from notifications.services import notification_send
 from orders.fsm import Actor, actor_parts, transition_apply
 from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
@@ -94,7 +93,7 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
             shipments.append(shipment)
         transition_apply(order, "start_processing", actor=actor, reason=str(_("Picking list sent to the warehouse")))
         order.save(update_fields=["status", "updated_at"])
-        notification_send(event=Event.PROCESSING, order=order)
+        emit("order.processing", order=order)
     return shipments
 
 
@@ -131,23 +130,18 @@ def _sync_order(order: Order, actor: Actor) -> None:
     if target >= RANK[ShipmentStatus.SHIPPED] and order.status == OrderStatus.PROCESSING:
         transition_apply(order, "ship", actor=actor, reason=str(_("All shipments handed to carriers")))
         fields.add("status")
-        notification_send(event=Event.SHIPPED, order=order)
+        emit("order.shipped", order=order)
     if target == RANK[ShipmentStatus.DELIVERED] and order.status == OrderStatus.SHIPPED:
         transition_apply(order, "deliver", actor=actor, reason=str(_("All shipments delivered")))
         order.delivered_at = timezone.now()
         fields |= {"status", "delivered_at"}
-        notification_send(event=Event.DELIVERED, order=order)
-        notification_send(
-            event=Event.REVIEW_INVITATION,
-            order=order,
-            due_at=order.delivered_at + timedelta(hours=settings.REVIEW_INVITATION_HOURS),
-        )
+        emit("order.delivered", order=order)
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
 
 
-def shipments_stop_for_refund(sender, *, order: Order, actor: Actor, **kwargs) -> set[int]:
-    """`order_refunded` receiver, in the refund's transaction: shipments not yet handed to a carrier are
+def shipments_stop_for_refund(*, order: Order, actor: Actor) -> set[int]:
+    """`order.refunded` handler, in the refund's transaction: shipments not yet handed to a carrier are
     cancelled (their stock goes back with the order's); returns the warehouses whose parcels already left."""
     left = set()
     for shipment in order.shipments.select_for_update().order_by("pk"):
@@ -279,7 +273,7 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
         latest = shipment.events.order_by("-occurred_at", "-id").first()
         changed = latest is not None and latest.status != (previous.status if previous else None)
         if changed and latest.carrier_event_id in {u.carrier_event_id for u in fresh}:
-            _tell_about(order, shipment, latest)
+            emit("shipment.updated", order=order, shipment=shipment, tracking_event=latest)
         if latest is not None:
             shipment.last_event_at = latest.occurred_at
             name = _EVENT_TO_TRANSITION[latest.status]
@@ -294,24 +288,6 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
             shipment.save()
             _sync_order(order, actor)
     return len(fresh)
-
-
-def _tell_about(order: Order, shipment: Shipment, event: TrackingEvent) -> None:
-    """The shipment's news changed (only the newest event counts: late, older news tells nobody anything)."""
-    if event.status == "exception":
-        notification_send(
-            event=Event.SHIPMENT_EXCEPTION,
-            order=order,
-            subject=f"{order.number}:{event.carrier_event_id}",
-            context={"tracking_number": shipment.tracking_number, "description": event.description},
-        )
-    if event.status in ("out_for_delivery", "exception"):
-        notification_send(
-            event=Event.DELIVERY_UPDATE,
-            order=order,
-            subject=f"{order.number}:{event.carrier_event_id}",
-            context={"status_label": str(TrackingEvent.Status(event.status).label), "location": event.location},
-        )
 
 
 def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:

@@ -21,3 +21,11 @@ def sweep_unfulfilled() -> int:
         len(services.shipment_create_for_order(order_number=n, actor="task:sweep_unfulfilled"))
         for n in services.orders_awaiting_fulfillment()
     )
+
+
+def fulfillment_requested(*, order, **payload) -> None:
+    """`order.paid` / `order.released` handler: ask for the picking list once the change commits. The order
+    itself (confirmed, without shipments) is the durable request: the sweep finds it if this message is lost."""
+    from config.celery_app import enqueue_on_commit
+
+    enqueue_on_commit(start_fulfillment, order.number)

@@ -24,6 +24,7 @@ from rest_framework import status
 
 from config.api import ApplicationError, InvalidTransition
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
+from core.events import emit
 from inventory.models import Product
 from inventory.selectors import products_with_availability
 from inventory.services import (
@@ -35,8 +36,6 @@ from inventory.services import (
     stock_reserve,
     stock_return,
 )
-from notifications.models import Event
-from notifications.services import notification_send
 
 from .fsm import Actor, actor_parts, transition_apply, transition_log_entry
 from .models import (
@@ -53,7 +52,6 @@ from .models import (
     TransitionLog,
 )
 from .pricing import price_order
-from .signals import order_refunded
 
 logger = logging.getLogger(__name__)
 
@@ -360,7 +358,7 @@ def order_place(
                 if coupon:
                     _use_coupon(coupon)
                 body = render(order)
-                notification_send(event=Event.ORDER_PLACED, order=order)
+                emit("order.placed", order=order)
                 IdempotencyKey.objects.create(
                     client=client,
                     key=idempotency_key,
@@ -421,7 +419,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
         transition_apply(order, "confirm", actor=actor, reason=reason)
         order.save(update_fields=["status", "payment_status", "updated_at"])
         stock_commit(holder=order.number, actor=_label(actor), note="paid")
-        enqueue_fulfillment(order.number)
+        emit("order.paid", order=order)
         return "confirmed"
     lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
     try:
@@ -432,10 +430,11 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
     except (OutOfStock, AllocationLost):
         transition_apply(order, "await_restock", actor=actor, reason=str(_("Paid late; the stock is gone")))
         order.save(update_fields=["status", "payment_status", "updated_at"])
+        emit("order.backordered", order=order)
         return "pending_restock"
     transition_apply(order, "confirm_late", actor=actor, reason=str(_("Paid late; stock reserved again")))
     order.save(update_fields=["status", "payment_status", "updated_at"])
-    enqueue_fulfillment(order.number)
+    emit("order.paid", order=order)
     return "confirmed_late"
 
 
@@ -464,7 +463,7 @@ def order_payment_failed(
 
 def order_refund(*, order: Order, actor: Actor, reason: str = "") -> int:
     """A full refund: the order moves to `refunded`, its fulfillment stops (open shipments are cancelled by
-    `order_refunded`'s receivers), and stock that never shipped goes back on hand, in the caller's
+    the `order.refunded` handlers), and stock that never shipped goes back on hand, in the caller's
     transaction. Returns the units returned to stock. The order must be locked by the caller."""
     transition_apply(order, "refund", actor=actor, reason=reason)
     fields = ["status"]
@@ -472,8 +471,9 @@ def order_refund(*, order: Order, actor: Actor, reason: str = "") -> int:
         transition_apply(order, "mark_refunded", actor=actor, reason=reason)
         fields.append("payment_status")
     order.save(update_fields=[*fields, "updated_at"])
-    answers = order_refunded.send(sender=Order, order=order, actor=actor)
-    left = {warehouse for _receiver, warehouses in answers for warehouse in warehouses or ()}
+    left = {
+        warehouse for warehouses in emit("order.refunded", order=order, actor=actor) for warehouse in warehouses or ()
+    }
     return stock_return(
         holder=order.number, actor=_label(actor), note="refunded before shipping", except_warehouses=left
     )
@@ -536,7 +536,7 @@ def order_release_review(*, number: str, actor: Actor, reason: str = "", check_p
         )
         order.save(update_fields=["review_status", "updated_at"])
         if order.status == OrderStatus.CONFIRMED:
-            enqueue_fulfillment(order.number)
+            emit("order.released", order=order)
     return order
 
 
@@ -624,16 +624,6 @@ def order_complete_delivered(*, now: datetime | None = None) -> int:
                 order.save(update_fields=["status", "updated_at"])
                 done += 1
     return done
-
-
-def enqueue_fulfillment(order_number: str) -> None:
-    """On commit, ask for the picking list (by task name: orders does not import fulfillment).
-
-    If the broker is down the error is logged, not raised: the fulfillment sweep finds the order later.
-    """
-    from config.celery_app import enqueue_on_commit
-
-    enqueue_on_commit("fulfillment.tasks.start_fulfillment", order_number)
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:

@@ -23,8 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
-from notifications.models import Event
-from notifications.services import notification_send
+from core.events import emit
 from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
 from orders.models import Order, OrderStatus
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
@@ -125,12 +124,8 @@ def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor
         "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
     }.get(result, payment.attention)
     payment.save(update_fields=["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
-    if result in ("confirmed", "confirmed_late"):
-        notification_send(event=Event.PAYMENT_CONFIRMED, order=order)
-    if result == "pending_restock":
-        notification_send(event=Event.BACK_ORDERED, order=order)
     if result in ("confirmed_late", "pending_restock", "already_paid"):
-        notification_send(event=Event.LATE_PAYMENT, order=order, subject=f"{order.number}:{payment.reference}")
+        emit("payment.late", order=order, payment=payment)
     return Outcome.APPLIED, result
 
 
@@ -215,12 +210,7 @@ def _apply(
                 % {"got": f"{n.amount} {n.currency}", "expected": f"{payment.amount} {payment.currency}"}
             )
             payment.save(update_fields=["attention", "updated_at"])
-            notification_send(
-                event=Event.AMOUNT_MISMATCH,
-                order=order,
-                subject=f"{order.number}:{payment.reference}",
-                context={"detail": payment.attention},
-            )
+            emit("payment.amount_mismatch", order=order, payment=payment, detail=payment.attention)
             outcome, message, accepted = Outcome.FLAGGED, "amount or currency mismatch", False
         elif n.outcome == "success":
             (outcome, message), accepted = _apply_success(order, payment, n, actor), True

@@ -32,11 +32,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_fsm",
+    "core",
     "inventory",
     "orders",
     "payments",
+    "notifications",  # its event handlers register first: "payment received" is sent before "being prepared"
     "fulfillment",
-    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,78 @@
+"""What customers and staff hear, for each event the other apps emit. Each handler runs inside the causing
+transaction and writes the Notification rows there (sent by a task on commit, or swept if that is lost)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from core.events import subscribe
+
+from .models import Event
+from .services import notification_send
+
+
+def _tell(event: str):
+    def handler(*, order, **payload):
+        notification_send(event=event, order=order)
+
+    handler.__qualname__ = f"tell_{event}"
+    return handler
+
+
+def delivered(*, order, **payload) -> None:
+    notification_send(event=Event.DELIVERED, order=order)
+    notification_send(
+        event=Event.REVIEW_INVITATION,
+        order=order,
+        due_at=order.delivered_at + timedelta(hours=settings.REVIEW_INVITATION_HOURS),
+    )
+
+
+def late_payment(*, order, payment, **payload) -> None:
+    notification_send(event=Event.LATE_PAYMENT, order=order, subject=f"{order.number}:{payment.reference}")
+
+
+def amount_mismatch(*, order, payment, detail: str, **payload) -> None:
+    notification_send(
+        event=Event.AMOUNT_MISMATCH,
+        order=order,
+        subject=f"{order.number}:{payment.reference}",
+        context={"detail": detail},
+    )
+
+
+def shipment_updated(*, order, shipment, tracking_event, **payload) -> None:
+    from fulfillment.models import TrackingEvent
+
+    subject = f"{order.number}:{tracking_event.carrier_event_id}"
+    if tracking_event.status == "exception":
+        notification_send(
+            event=Event.SHIPMENT_EXCEPTION,
+            order=order,
+            subject=subject,
+            context={"tracking_number": shipment.tracking_number, "description": tracking_event.description},
+        )
+    if tracking_event.status in ("out_for_delivery", "exception"):
+        notification_send(
+            event=Event.DELIVERY_UPDATE,
+            order=order,
+            subject=subject,
+            context={
+                "status_label": str(TrackingEvent.Status(tracking_event.status).label),
+                "location": tracking_event.location,
+            },
+        )
+
+
+def register() -> None:
+    subscribe("order.placed", _tell(Event.ORDER_PLACED))
+    subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
+    subscribe("order.backordered", _tell(Event.BACK_ORDERED))
+    subscribe("order.processing", _tell(Event.PROCESSING))
+    subscribe("order.shipped", _tell(Event.SHIPPED))
+    subscribe("order.delivered", delivered)
+    subscribe("payment.late", late_payment)
+    subscribe("payment.amount_mismatch", amount_mismatch)
+    subscribe("shipment.updated", shipment_updated)

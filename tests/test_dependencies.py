@@ -1,0 +1,52 @@
+"""The dependency rule, read from the source of every app module (imports inside functions included):
+core ← inventory ← orders ← payments, fulfillment; notifications subscribes to events and reads what it
+renders, and nobody below imports it. A new import against the rule fails here."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ["core", "inventory", "orders", "payments", "fulfillment", "notifications"]
+ALLOWED = {
+    "core": set(),
+    "inventory": {"core"},
+    "orders": {"core", "inventory"},
+    "payments": {"core", "inventory", "orders"},
+    "fulfillment": {"core", "inventory", "orders"},
+    "notifications": {"core", "inventory", "orders", "payments", "fulfillment"},
+}
+
+
+def imported_apps(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & set(APPS)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_imports_only_the_apps_below_it(app):
+    wrong = {}
+    for path in sorted((ROOT / app).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        forbidden = imported_apps(path) - ALLOWED[app] - {app}
+        if forbidden:
+            wrong[str(path.relative_to(ROOT))] = sorted(forbidden)
+    assert not wrong, wrong
+
+
+def test_config_wires_but_its_shared_pieces_import_no_app():
+    """`config` holds settings, urls and the Celery app; only the URL and metrics wiring reach into apps."""
+    wiring = {"urls.py", "ops.py"}
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(imported_apps(path))
+        for path in sorted((ROOT / "config").rglob("*.py"))
+        if path.name not in wiring and imported_apps(path)
+    }
+    assert not wrong, wrong
