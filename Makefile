@@ -40,6 +40,6 @@ bench: install
 
 # Re-extract every app's strings into its zh_Hans catalogue (translate the new entries, then compile).
 messages: install
-	for app in config inventory orders payments fulfillment notifications; do \
+	for app in config core inventory orders payments fulfillment notifications; do \
 	  (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'migrations/*' && \
 	   ../$(BIN)/python ../manage.py compilemessages); done

@@ -21,32 +21,27 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core.errors import ApplicationError, InvalidTransition
+
 logger = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 
 
-class ApplicationError(Exception):
-    """A refused use case: a machine `code`, a human `detail` and optional extra fields."""
-
-    code = "error"
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = _("The request could not be processed.")
-
-    def __init__(self, detail: Any = None, *, code: str | None = None, **extra: Any) -> None:
-        self.detail = detail if detail is not None else self.default_detail
-        if code:
-            self.code = code
-        self.extra = extra
-        super().__init__(str(self.detail))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": str(self.detail), **self.extra}
-
-
-class InvalidTransition(ApplicationError):
-    code = "invalid_transition"
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("This action is not allowed in the object's current state.")
+# Each refusal's HTTP status, by its code (the use cases know no HTTP); any other code is a 400.
+STATUS_BY_CODE = {
+    "customer_blocked": 403,
+    "permission_denied": 403,
+    "duplicate_order": 409,
+    "idempotency_key_in_use": 409,
+    "invalid_transition": 409,
+    "out_of_stock": 409,
+    "stock_error": 409,
+    "fulfillment_error": 409,
+    "unknown_carrier": 409,
+    "carrier_error": 409,
+    "idempotency_key_reused": 422,
+    "gateway_error": 502,
+}
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -69,7 +64,7 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every refusal as the contract's `{"code", "detail", ...}` body."""
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status_code)
+        return Response(exc.as_dict(), status=STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST))
     if isinstance(exc, TransitionNotAllowed):
         return Response(
             {"code": InvalidTransition.code, "detail": str(InvalidTransition.default_detail)},

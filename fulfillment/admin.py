@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
-from config.api import ApplicationError
+from core.errors import ApplicationError
 from orders.admin import TransitionLogInline, action_form_page
 from orders.fsm import TransitionPermissionDenied
 

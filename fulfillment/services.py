@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
+from config.api import untrusted_text_problem
+from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from inventory.selectors import committed_stock_of
 from orders.fsm import Actor, actor_parts, transition_apply
@@ -46,7 +47,6 @@ ORDER_PATH = [  # shipping_status of the order, and the transition that reaches 
 
 class FulfillmentError(ApplicationError):
     code = "fulfillment_error"
-    status_code = 409
 
 
 def _priority(order: Order, now: datetime) -> int:

@@ -14,22 +14,19 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from config.api import ApplicationError
+from core.errors import ApplicationError
 
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 
 
 class OutOfStock(ApplicationError):
     code = "out_of_stock"
-    status_code = status.HTTP_409_CONFLICT
     default_detail = _("Not enough stock for some items.")
 
 
 class StockError(ApplicationError):
     code = "stock_error"
-    status_code = status.HTTP_409_CONFLICT
 
 
 class AllocationLost(Exception):

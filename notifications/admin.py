@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.api import ApplicationError
+from core.errors import ApplicationError
 
 from . import services
 from .models import Notification

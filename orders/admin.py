@@ -17,8 +17,8 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
-from config.api import ApplicationError
 from config.permissions import FIELD_PERMISSIONS
+from core.errors import ApplicationError
 
 from . import services
 from .fsm import TransitionPermissionDenied

@@ -8,7 +8,8 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApplicationError, ErrorOutput
+from config.api import ErrorOutput
+from core.errors import ApplicationError
 
 from . import selectors, services
 from .models import Order

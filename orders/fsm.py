@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
-from config.api import ApplicationError, InvalidTransition
+from core.errors import ApplicationError, InvalidTransition
 
 from .models import TransitionLog
 
@@ -20,7 +20,6 @@ Actor = AbstractBaseUser | str
 
 class TransitionPermissionDenied(ApplicationError):
     code = "permission_denied"
-    status_code = 403
     default_detail = _("You do not have permission to perform this action.")
 
 

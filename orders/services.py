@@ -20,10 +20,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from config.api import ApplicationError, InvalidTransition
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
+from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from inventory.models import Product
 from inventory.selectors import products_with_availability
@@ -84,25 +83,21 @@ class InvalidCoupon(ApplicationError):
 
 class CustomerBlocked(ApplicationError):
     code = "customer_blocked"
-    status_code = status.HTTP_403_FORBIDDEN
     default_detail = _("This customer may not place orders.")
 
 
 class DuplicateOrder(ApplicationError):
     code = "duplicate_order"
-    status_code = status.HTTP_409_CONFLICT
     default_detail = _("The same order was placed a moment ago.")
 
 
 class IdempotencyKeyInUse(ApplicationError):
     code = "idempotency_key_in_use"
-    status_code = status.HTTP_409_CONFLICT
     default_detail = _("A request with this Idempotency-Key is being processed.")
 
 
 class IdempotencyKeyReused(ApplicationError):
     code = "idempotency_key_reused"
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = _("This Idempotency-Key was used with a different request.")
 
 

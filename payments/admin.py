@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
-from config.api import ApplicationError
+from core.errors import ApplicationError
 from orders import admin as orders_admin
 from orders.admin import action_form_page, money
 from orders.models import Order, OrderStatus

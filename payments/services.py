@@ -20,9 +20,9 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from config.api import ApplicationError, InvalidTransition, untrusted_text_problem
+from config.api import untrusted_text_problem
+from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
 from orders.models import Order, OrderStatus
@@ -49,7 +49,6 @@ class PaymentValidationError(ApplicationError):
 
 class GatewayUnavailable(ApplicationError):
     code = "gateway_error"
-    status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = _("The payment gateway could not be reached.")
 
 

@@ -11,7 +11,7 @@ import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
-from config.api import ApplicationError
+from core.errors import ApplicationError
 from fulfillment import services
 from fulfillment.carriers import CarrierSignatureInvalid, get_carrier
 from fulfillment.carriers.yto import yto_sign

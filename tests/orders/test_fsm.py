@@ -4,7 +4,7 @@ every other (source, target) pair is refused and changes nothing."""
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from config.api import InvalidTransition
+from core.errors import InvalidTransition
 from orders.fsm import transition_apply
 from orders.models import Order, OrderStatus, ReviewStatus, TransitionLog
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
-from config.api import InvalidTransition
+from core.errors import InvalidTransition
 from fulfillment.models import Shipment
 from fulfillment.services import shipment_create_for_order, shipment_pack, shipment_start_picking
 from inventory.models import StockItem, StockMovement
