@@ -3,12 +3,12 @@
 import re
 from decimal import Decimal
 
-import phonenumbers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Order
+from .services import phone_e164
 
 MONEY = re.compile(r"^[0-9]+\.[0-9]{2}\Z", re.ASCII)
 
@@ -67,14 +67,10 @@ class CustomerInput(serializers.Serializer):
         return value.strip().lower()
 
     def validate(self, attrs):
-        region = attrs["address"]["country"]
-        try:
-            number = phonenumbers.parse(attrs["phone"], region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        phone = phone_e164(attrs["phone"], region=attrs["address"]["country"])
+        if phone is None:
             raise serializers.ValidationError({"phone": [_("Enter a valid phone number.")]})
-        attrs["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        attrs["phone"] = phone
         return attrs
 
 

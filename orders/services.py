@@ -546,6 +546,17 @@ def order_start_processing(*, number: str, actor: Actor, reason: str = "", check
     return order
 
 
+def phone_e164(raw: str, *, region: str) -> str | None:
+    """A customer's phone as E.164 (`+8613800138000`), read in the address's country; None if not a number."""
+    try:
+        number = phonenumbers.parse(raw, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def order_contact_check(*, order: Order, changes: dict[str, str]) -> dict[str, str]:
     """The corrected customer details, cleaned as placement cleans them; raises OrderValidationError naming
     each refused field. The address cannot change once a parcel is with the carrier."""
@@ -566,15 +577,11 @@ def order_contact_check(*, order: Order, changes: dict[str, str]) -> dict[str, s
         else:
             cleaned[field] = value.lower() if field == "customer_email" else value
     if "customer_phone" in cleaned:
-        region = cleaned.get("country", order.country).upper()
-        try:
-            number = phonenumbers.parse(cleaned["customer_phone"], region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        phone = phone_e164(cleaned["customer_phone"], region=cleaned.get("country", order.country))
+        if phone is None:
             errors["customer_phone"] = [str(_("Enter a valid phone number."))]
         else:
-            cleaned["customer_phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            cleaned["customer_phone"] = phone
     if "country" in cleaned:
         cleaned["country"] = cleaned["country"].upper()
     if errors:
