@@ -14,10 +14,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form_page
 from core.errors import ApplicationError
-from orders.admin import TransitionLogInline, action_form_page
-from orders.fsm import TransitionPermissionDenied
+from core.fsm import TransitionPermissionDenied
 
 from . import services
 from .models import Carrier, Shipment, ShipmentAttention, ShipmentLine, ShipmentStatus, TrackingEvent

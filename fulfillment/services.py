@@ -16,8 +16,8 @@ from django_fsm import can_proceed
 from config.api import untrusted_text_problem
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
+from core.fsm import Actor, actor_parts, transition_apply
 from inventory.selectors import committed_stock_of
-from orders.fsm import Actor, actor_parts, transition_apply
 from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 from .selectors import products_with_available

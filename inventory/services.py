@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.db import require_transaction
 from core.errors import ApplicationError
 
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
@@ -30,7 +31,7 @@ class StockError(ApplicationError):
 
 
 class AllocationLost(Exception):
-    """A planned allocation lost a race; the caller rolls back and plans again."""
+    """Some planned rows lost a race (their ids are the argument); `stock_reserve_lines` plans them again."""
 
 
 @dataclass(frozen=True)
@@ -96,17 +97,16 @@ def stock_reserve(*, holder: str, allocations: Sequence[Allocation], expires_at:
 
     Each row moves by `reserved = reserved + q WHERE on_hand - reserved >= q`, so stock can never be
     oversold whatever the concurrency; a row that no longer has the quantity raises AllocationLost and
-    the caller's transaction rolls back. Rows are locked in id order, so orders never deadlock.
+    names the rows that were short (the others stay reserved, with their ledger rows). Rows are locked in id
+    order, so orders never deadlock.
     """
-    assert connection.in_atomic_block, "stock_reserve must run inside a transaction"
+    require_transaction("stock_reserve")
     merged: dict[int, int] = defaultdict(int)
     for a in allocations:
         merged[a.stock_item_id] += a.quantity
     rows = sorted(merged.items())
     reserve = _reserve_postgresql if connection.vendor == "postgresql" else _reserve_generic
     updated = reserve(rows=rows, holder=holder, expires_at=expires_at, actor=actor)
-    if len(updated) != len(rows):
-        raise AllocationLost(sorted(set(merged) - {item_id for item_id, _a, _r in updated}))
     crossed = [
         RestockAlert(stock_item_id=item_id, available=available, reorder_point=reorder_point, reference=holder)
         for item_id, available, reorder_point in updated
@@ -114,7 +114,57 @@ def stock_reserve(*, holder: str, allocations: Sequence[Allocation], expires_at:
     ]
     if crossed:
         RestockAlert.objects.bulk_create(crossed)
+    if len(updated) != len(rows):
+        raise AllocationLost(sorted(set(merged) - {item_id for item_id, _a, _r in updated}))
     return sum(merged.values())
+
+
+def stock_reserve_lines(
+    *,
+    holder: str,
+    lines: Sequence[tuple[Product, int]],
+    expires_at: datetime,
+    actor: str,
+    available: dict[int, list[tuple[int, int]]] | None = None,
+    attempts: int = 5,
+) -> int:
+    """Plan and reserve every line inside the caller's transaction; returns the units reserved.
+
+    What a concurrent order took between the plan and the reservation is planned again from fresh numbers
+    (the rows that were reserved stay reserved), so the caller never has to roll back and start over.
+    Raises OutOfStock, naming each short line with its full quantity, when the stock is not there.
+    """
+    wanted = {p.sku: q for p, q in lines}
+    by_sku = {p.sku: p for p, _q in lines}
+    reserved = 0
+    for _attempt in range(attempts):
+        try:
+            allocations = stock_plan(lines=lines, available=available)
+        except OutOfStock as exc:
+            raise _short_of(exc, wanted) from None
+        try:
+            return reserved + stock_reserve(holder=holder, allocations=allocations, expires_at=expires_at, actor=actor)
+        except AllocationLost as lost:
+            lost_ids = set(lost.args[0])
+            missing: dict[str, int] = defaultdict(int)
+            for a in allocations:
+                if a.stock_item_id in lost_ids:
+                    missing[a.sku] += a.quantity
+                else:
+                    reserved += a.quantity
+            lines = [(by_sku[sku], q) for sku, q in missing.items()]
+            available = None
+    raise OutOfStock(items=[{"sku": p.sku, "requested": wanted[p.sku]} for p, _q in lines])
+
+
+def _short_of(exc: OutOfStock, wanted: dict[str, int]) -> OutOfStock:
+    """A re-plan's shortage told in terms of the whole line the customer asked for."""
+    items = []
+    for item in exc.extra["items"]:
+        requested = wanted[item["sku"]]
+        short = item["shortfall"]
+        items.append({"sku": item["sku"], "requested": requested, "available": requested - short, "shortfall": short})
+    return OutOfStock(items=items)
 
 
 # One statement on PostgreSQL: lock the rows in id order, move them, and write the reservations and the
@@ -169,8 +219,10 @@ def _reserve_generic(*, rows, holder, expires_at, actor) -> list[tuple[int, int,
             )
             row = cursor.fetchone()
             if row is None:
-                return updated
+                break
             updated.append((item_id, *row))
+    taken = {item_id for item_id, _a, _r in updated}
+    rows = [(i, q) for i, q in rows if i in taken]
     Reservation.objects.bulk_create(
         [Reservation(holder=holder, stock_item_id=i, quantity=q, expires_at=expires_at) for i, q in rows]
     )

@@ -8,12 +8,13 @@ import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from config.celery_app import enqueue_on_commit
-from orders.fsm import transition_apply
+from core.db import lock_or_skip
+from core.fsm import transition_apply
 from orders.models import Order
 
 from .channels import SENDERS, ChannelError, Message
@@ -124,10 +125,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _lock(pk: int) -> Notification | None:
-    qs = Notification.objects.filter(pk=pk).select_related("order")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return qs.first()
+    return lock_or_skip(Notification.objects.filter(pk=pk).select_related("order"), of=("self",)).first()
 
 
 def notification_deliver(*, notification_id: int) -> str:

@@ -2,26 +2,27 @@
 server (django-fsm-2 4.2.4's own admin does not check it), never only by hiding a button."""
 
 import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.admin.options import IS_POPUP_VAR, InlineModelAdmin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from config.permissions import FIELD_PERMISSIONS
+from core.admin import ReadOnlyInlineMixin, TransitionLogInline, money_display
 from core.errors import ApplicationError
+from core.fsm import TransitionPermissionDenied
 
 from . import services
-from .fsm import TransitionPermissionDenied
 from .models import (
     BlockedCustomer,
     Coupon,
@@ -31,7 +32,6 @@ from .models import (
     OrderItem,
     ReviewStatus,
     StorefrontKey,
-    TransitionLog,
 )
 
 # Transitions staff may take from the order page, each through its service.
@@ -46,8 +46,24 @@ def _flat(row):
     return row if isinstance(row, tuple | list) else (row,)
 
 
-def money(amount, currency):
-    return f"{amount:,.2f} {currency}"
+@dataclass(frozen=True)
+class OrderPagePart:
+    """What an app built on orders adds to the order page, registered from its own admin module with
+    `order_page_add` (payments: its inline, "Mark paid"). `permission` gates the part's actions and links;
+    its views check their own permission on the server."""
+
+    inlines: Sequence[type[InlineModelAdmin]] = ()
+    actions: Sequence[Callable] = ()  # admin actions: action(model_admin, request, queryset)
+    urls: Callable[[admin.ModelAdmin], list[URLPattern]] | None = None
+    links: Callable[[HttpRequest, Order], list[tuple[str, str]]] | None = None  # (url, label) on the page
+    permission: str = ""
+
+
+ORDER_PAGE_PARTS: list[OrderPagePart] = []
+
+
+def order_page_add(part: OrderPagePart) -> None:
+    ORDER_PAGE_PARTS.append(part)
 
 
 class OrderItemInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -80,14 +96,6 @@ class OrderContactForm(forms.ModelForm):
         return data
 
 
-class TransitionLogInline(ReadOnlyInlineMixin, GenericTabularInline):
-    model = TransitionLog
-    fields = ["created_at", "field", "source", "target", "transition", "actor", "reason"]
-    readonly_fields = fields
-    ordering = ["created_at", "id"]
-    verbose_name_plural = _("history")
-
-
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -107,7 +115,6 @@ class OrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     form = OrderContactForm
-    inlines = [OrderItemInline, OrderEditInline, TransitionLogInline]
     actions = ["cancel_selected", "release_selected", "export_csv"]
     readonly_fields = [
         "number",
@@ -179,6 +186,22 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # orders come from the storefront API
 
+    # --- what the apps built on orders add (ORDER_PAGE_PARTS) ---------------------------------
+    def _parts(self, request):
+        return [p for p in ORDER_PAGE_PARTS if not p.permission or request.user.has_perm(p.permission)]
+
+    def get_inlines(self, request, obj):
+        contributed = [inline for part in ORDER_PAGE_PARTS for inline in part.inlines]
+        return [OrderItemInline, *contributed, OrderEditInline, TransitionLogInline]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if IS_POPUP_VAR not in request.GET:
+            for part in self._parts(request):
+                for action in part.actions:
+                    actions[action.__name__] = (action, action.__name__, action.short_description)
+        return actions
+
     def get_readonly_fields(self, request, obj=None):
         """Only fields whose permission the user holds are editable (config.permissions.FIELD_PERMISSIONS)."""
         editable = {
@@ -212,23 +235,23 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("total"), ordering="total")
     def total_display(self, order):
-        return money(order.total, order.currency)
+        return money_display(order.total, order.currency)
 
     @admin.display(description=_("subtotal"))
     def subtotal_display(self, order):
-        return money(order.subtotal, order.currency)
+        return money_display(order.subtotal, order.currency)
 
     @admin.display(description=_("shipping"))
     def shipping_display(self, order):
-        return money(order.shipping, order.currency)
+        return money_display(order.shipping, order.currency)
 
     @admin.display(description=_("tax"))
     def tax_display(self, order):
-        return money(order.tax, order.currency)
+        return money_display(order.tax, order.currency)
 
     @admin.display(description=_("discount"))
     def discount_display(self, order):
-        return money(order.discount, order.currency)
+        return money_display(order.discount, order.currency)
 
     # --- transitions on the order page --------------------------------------------------------
     def get_urls(self):
@@ -238,6 +261,7 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="orders_order_transition",
             ),
+            *(url for part in ORDER_PAGE_PARTS if part.urls for url in part.urls(self)),
             *super().get_urls(),
         ]
 
@@ -257,6 +281,9 @@ class OrderAdmin(admin.ModelAdmin):
             extra_context["transitions"] = [
                 (reverse("admin:orders_order_transition", args=[order.pk, name]), label)
                 for name, label in self.available_transitions(request, order)
+            ]
+            extra_context["links"] = [
+                link for part in self._parts(request) if part.links for link in part.links(request, order)
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -358,16 +385,6 @@ class OrderAdmin(admin.ModelAdmin):
         return response
 
 
-@admin.register(TransitionLog)
-class TransitionLogAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "object_repr", "content_type", "field", "source", "target", "actor", "reason"]
-    list_filter = ["content_type", "field", "target"]
-    list_select_related = ["content_type"]
-    search_fields = ["=object_repr", "actor"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
     list_display = [
@@ -443,15 +460,3 @@ class StorefrontKeyAdmin(APIKeyModelAdmin):
                 _("New key for %(storefront)s (shown only now): %(key)s") % {"storefront": key.name, "key": secret},
                 messages.WARNING,
             )
-
-
-def action_form_page(model_admin, request, obj, form, title):
-    """An intermediate admin page asking for a staff action's details (mark paid, refund, ship)."""
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "object": obj,
-        "opts": model_admin.model._meta,
-    }
-    return TemplateResponse(request, "admin/orders/action_form.html", context)

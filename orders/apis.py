@@ -2,6 +2,7 @@
 
 import re
 
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 from config.api import ErrorOutput
 from core.errors import ApplicationError
 
-from . import selectors, services
+from . import idempotency, selectors, services
 from .models import Order
 from .serializers import OrderOutput, OrderPlaceInput
 
@@ -62,17 +63,26 @@ class OrderListCreateApi(ListAPIView):
             raise IdempotencyKeyMissing()
         payload = OrderPlaceInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        result = services.order_place(
-            client=request.user,
-            idempotency_key=key,
-            request_hash=services.request_fingerprint(request.data),
-            render=render_order,
-            **payload.validated_data,
-        )
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        if result.body.get("number"):
-            headers["Location"] = f"/api/v1/orders/{result.body['number']}/"
-        return Response(result.body, status=result.status_code, headers=headers)
+        request_key = dict(client=request.user, key=key, fingerprint=idempotency.request_fingerprint(request.data))
+        stored = idempotency.stored_response(**request_key)
+        replayed = stored is not None
+        if stored is None:
+            try:
+                with transaction.atomic():
+                    order = services.order_place(client=request.user, **payload.validated_data)
+                    stored = idempotency.response_remember(
+                        **request_key, status=201, body=render_order(order), order_number=order.number
+                    )
+            except (services.DuplicateOrder, idempotency.IdempotencyKeyInUse):
+                # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
+                stored = idempotency.stored_response(**request_key)
+                if stored is None:
+                    raise
+                replayed = True
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        if stored.body.get("number"):
+            headers["Location"] = f"/api/v1/orders/{stored.body['number']}/"
+        return Response(stored.body, status=stored.status, headers=headers)
 
 
 class OrderDetailApi(APIView):

@@ -208,10 +208,7 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(OrderItemOutput(many=True))
     def get_items(self, order: Order) -> list[dict]:
-        items = getattr(order, "placed_items", None)
-        if items is None:
-            items = order.items.all()
-        return OrderItemOutput(items, many=True).data
+        return OrderItemOutput(order.items.all(), many=True).data
 
     @extend_schema_field(PricingOutput)
     def get_pricing(self, order: Order) -> dict[str, str]:
@@ -227,8 +224,6 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(OrderPaymentOutput(many=True))
     def get_payments(self, order: Order) -> list[dict]:
-        if getattr(order, "placed_items", None) is not None:
-            return []  # a new order has no payment yet
         return [
             {
                 "id": p.id,
@@ -246,8 +241,6 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(ShipmentOutput(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
-        if getattr(order, "placed_items", None) is not None:
-            return []  # a new order has no shipment yet
         return [
             {
                 "id": s.id,

@@ -4,10 +4,7 @@ so a hot SKU's row is locked only for the few statements that must hold it."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,27 +13,21 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
+from core.db import advisory_xact_lock, lock_or_skip, prefetched, require_transaction
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
+from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry
+from core.models import TransitionLog
 from inventory.models import Product
 from inventory.selectors import products_with_availability
-from inventory.services import (
-    AllocationLost,
-    OutOfStock,
-    stock_commit,
-    stock_plan,
-    stock_release,
-    stock_reserve,
-    stock_return,
-)
+from inventory.services import OutOfStock, stock_commit, stock_plan, stock_release, stock_reserve_lines, stock_return
 
-from .fsm import Actor, actor_parts, transition_apply, transition_log_entry
 from .models import (
     BlockedCustomer,
     Coupon,
@@ -48,7 +39,6 @@ from .models import (
     PaymentStatus,
     ReviewStatus,
     StorefrontKey,
-    TransitionLog,
 )
 from .pricing import price_order
 
@@ -91,33 +81,9 @@ class DuplicateOrder(ApplicationError):
     default_detail = _("The same order was placed a moment ago.")
 
 
-class IdempotencyKeyInUse(ApplicationError):
-    code = "idempotency_key_in_use"
-    default_detail = _("A request with this Idempotency-Key is being processed.")
-
-
-class IdempotencyKeyReused(ApplicationError):
-    code = "idempotency_key_reused"
-    default_detail = _("This Idempotency-Key was used with a different request.")
-
-
 class OrderValidationError(ApplicationError):
     code = "validation_error"
     default_detail = _("The request body is invalid.")
-
-
-@dataclass(frozen=True)
-class PlaceResult:
-    order: Order | None
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool
-
-
-def request_fingerprint(payload: Any) -> str:
-    """Fingerprint of a request body, insensitive to key order and whitespace."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _content_hash(customer_id: str, lines: list[tuple[str, int]], total: Decimal) -> str:
@@ -125,13 +91,9 @@ def _content_hash(customer_id: str, lines: list[tuple[str, int]], total: Decimal
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _replay(client: AbstractBaseUser, key: str, request_hash: str) -> PlaceResult | None:
-    stored = IdempotencyKey.objects.filter(client=client, key=key).first()
-    if stored is None:
-        return None
-    if stored.request_hash != request_hash:
-        raise IdempotencyKeyReused()
-    return PlaceResult(order=None, status_code=stored.response_status, body=stored.response_body, replayed=True)
+def _check_not_blocked(customer: dict[str, Any]) -> None:
+    if BlockedCustomer.objects.filter(identifier__in=[customer["email"].lower(), customer["id"]]).exists():
+        raise CustomerBlocked()
 
 
 def _check_products(items: list[dict], currency: str) -> tuple[dict[str, Product], dict]:
@@ -199,16 +161,6 @@ def _give_back_coupon(order: Order) -> None:
         Coupon.objects.filter(pk=order.coupon_id, used_count__gt=0).update(used_count=F("used_count") - 1)
 
 
-def _serialise_same_content(content_hash: str) -> None:
-    """Placements of the same content wait for each other from here to their commit, so the duplicate read
-    that follows sees every order committed before it: a double click makes one order, and the review rule
-    counts exactly. PostgreSQL: a transaction-level advisory lock on the content hash (60 bits of it).
-    SQLite (`make run`) needs none: its IMMEDIATE transactions already run one at a time."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(content_hash[:15], 16)])
-
-
 def _recent_same_content(client, customer_id: str, content_hash: str, now: datetime) -> list[tuple[str, datetime]]:
     return list(
         Order.objects.filter(
@@ -223,50 +175,99 @@ def _recent_same_content(client, customer_id: str, content_hash: str, now: datet
     )
 
 
-def order_place(
-    *,
-    client: AbstractBaseUser,
-    idempotency_key: str,
-    request_hash: str,
-    customer: dict[str, Any],
-    items: list[dict[str, Any]],
-    render: Callable[[Order], dict[str, Any]],
-    coupon_code: str | None = None,
-    shipping_method: str = "standard",
-    currency: str | None = None,
-    note: str = "",
-    allow_duplicate: bool = False,
-    language: str | None = None,
-) -> PlaceResult:
-    """Place an order for a storefront: exactly one order per Idempotency-Key, stock reserved or nothing.
-
-    The idempotency row is written in the order's own transaction with the rendered response, so a
-    replay returns byte-for-byte what the first call returned and a failed call leaves no key behind.
-    """
-    replay = _replay(client, idempotency_key, request_hash)
-    if replay:
-        return replay
-
-    now = timezone.now()
-    currency = currency or settings.SHOP_CURRENCY
-    if BlockedCustomer.objects.filter(identifier__in=[customer["email"].lower(), customer["id"]]).exists():
-        raise CustomerBlocked()
-    products, available = _check_products(items, currency)
-    pricing_lines = [(products[i["sku"]].price, i["quantity"]) for i in items]
+def _price(lines: list[tuple[Product, int]], shipping_method: str, coupon_code: str | None, now: datetime):
+    pricing_lines = [(p.price, q) for p, q in lines]
     coupon = None
     if coupon_code:
-        subtotal = sum((p * q for p, q in pricing_lines), Decimal(0))
-        coupon = _check_coupon(coupon_code, subtotal, now)
+        coupon = _check_coupon(coupon_code, sum((p * q for p, q in pricing_lines), Decimal(0)), now)
     pricing = price_order(
         lines=pricing_lines,
         shipping_method=shipping_method,
         coupon_kind=coupon.kind if coupon else None,
         coupon_value=coupon.value if coupon else None,
     )
+    return coupon, pricing
 
-    content_hash = _content_hash(customer["id"], [(i["sku"], i["quantity"]) for i in items], pricing.total)
+
+def _hold_for_review(*, client, customer_id: str, content_hash: str, now: datetime, allow_duplicate: bool) -> bool:
+    """The duplicate rule, read under the content lock: refuse a second click, hold a run of repeats."""
+    # Placements of the same content wait for each other from here to their commit, so the duplicate read
+    # sees every order committed before it: a double click makes one order, the review rule counts exactly.
+    advisory_xact_lock(content_hash)
+    recent = _recent_same_content(client, customer_id, content_hash, now)
+    if recent and not allow_duplicate:
+        raise DuplicateOrder(order=recent[0][0])
+    review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
+    return sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
+
+
+def _order_create(*, fields: dict[str, Any], lines: list[tuple[Product, int]], held: bool, client) -> Order:
+    """Insert the order, its items and its first log rows; the order comes back with its related rows
+    loaded, so rendering it costs no query."""
+    order = Order(**fields, review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR)
+    order.save(force_insert=True)
+    items = OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order, product=p, sku=p.sku, name=p.name, unit_price=p.price, quantity=q, total_price=p.price * q
+            )
+            for p, q in lines
+        ]
+    )
+    log = [
+        transition_log_entry(
+            order,
+            field="status",
+            source="",
+            target=order.status,
+            name="place",
+            actor=client,
+            reason=str(_("Order placed")),
+        )
+    ]
+    if held:
+        log.append(
+            transition_log_entry(
+                order,
+                field="review_status",
+                source="",
+                target=order.review_status,
+                name="hold",
+                actor=client.get_username(),
+                reason=str(_("Repeated identical orders")),
+            )
+        )
+    TransitionLog.objects.bulk_create(log)
+    prefetched(order, items=items, payments=[], shipments=[])
+    return order
+
+
+def order_place(
+    *,
+    client: AbstractBaseUser,
+    customer: dict[str, Any],
+    items: list[dict[str, Any]],
+    coupon_code: str | None = None,
+    shipping_method: str = "standard",
+    currency: str | None = None,
+    note: str = "",
+    allow_duplicate: bool = False,
+    language: str | None = None,
+) -> Order:
+    """Place an order for a storefront: stock reserved for every line, or nothing at all.
+
+    Checks run before the transaction; inside it the stock is touched last, so a hot SKU's row is locked
+    only until the commit. Joins the caller's transaction when there is one (the API records the
+    Idempotency-Key in it).
+    """
+    now = timezone.now()
+    currency = currency or settings.SHOP_CURRENCY
+    _check_not_blocked(customer)
+    products, available = _check_products(items, currency)
     lines = [(products[i["sku"]], i["quantity"]) for i in items]
-    actor = client.get_username()  # storefront users are named `api:<storefront>`
+    coupon, pricing = _price(lines, shipping_method, coupon_code, now)
+    stock_plan(lines=lines, available=available)  # refuse a short order before writing anything
+    content_hash = _content_hash(customer["id"], [(p.sku, q) for p, q in lines], pricing.total)
     address = customer["address"]
     fields = dict(
         client=client,
@@ -290,96 +291,30 @@ def order_place(
         discount=pricing.discount,
         total=pricing.total,
         content_hash=content_hash,
-        source=actor,
+        source=client.get_username(),  # storefront users are named `api:<storefront>`
         created_at=now,
         reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
     )
-    for _attempt in range(5):
-        # The first plan uses the availability read with the products; a retry reads it afresh.
-        allocations = stock_plan(lines=lines, available=available)  # raises OutOfStock naming every short item
-        available = None
-        try:
-            with transaction.atomic():
-                _serialise_same_content(content_hash)
-                recent = _recent_same_content(client, customer["id"], content_hash, now)
-                if recent and not allow_duplicate:
-                    # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
-                    replay = _replay(client, idempotency_key, request_hash)
-                    if replay:
-                        return replay
-                    raise DuplicateOrder(order=recent[0][0])
-                review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
-                held = sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
-                order = Order(**fields, review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR)
-                order.save(force_insert=True)
-                order.placed_items = OrderItem.objects.bulk_create(
-                    [
-                        OrderItem(
-                            order=order,
-                            product=p,
-                            sku=p.sku,
-                            name=p.name,
-                            unit_price=p.price,
-                            quantity=q,
-                            total_price=p.price * q,
-                        )
-                        for p, q in lines
-                    ]
-                )
-                log = [
-                    transition_log_entry(
-                        order,
-                        field="status",
-                        source="",
-                        target=order.status,
-                        name="place",
-                        actor=client,
-                        reason=str(_("Order placed")),
-                    )
-                ]
-                if held:
-                    log.append(
-                        transition_log_entry(
-                            order,
-                            field="review_status",
-                            source="",
-                            target=order.review_status,
-                            name="hold",
-                            actor=actor,
-                            reason=str(_("Repeated identical orders")),
-                        )
-                    )
-                TransitionLog.objects.bulk_create(log)
-                if coupon:
-                    _use_coupon(coupon)
-                body = render(order)
-                emit("order.placed", order=order)
-                IdempotencyKey.objects.create(
-                    client=client,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    response_status=201,
-                    response_body=body,
-                    order_number=order.number,
-                    created_at=now,
-                )
-                stock_reserve(
-                    holder=order.number, allocations=allocations, expires_at=order.reservation_expires_at, actor=actor
-                )
-        except AllocationLost:
-            logger.info("allocation lost a race, planning again", extra={"customer": customer["id"]})
-            continue
-        except IntegrityError as exc:
-            if "idempotencykey_client_key_uniq" not in str(exc):
-                raise
-            # A concurrent request with the same key committed first.
-            replay = _replay(client, idempotency_key, request_hash)
-            if replay:
-                return replay
-            raise IdempotencyKeyInUse() from exc
-        return PlaceResult(order=order, status_code=201, body=body, replayed=False)
-    stock_plan(lines=lines)
-    raise OutOfStock(items=[{"sku": p.sku, "requested": q} for p, q in lines])
+    with transaction.atomic(savepoint=False):
+        held = _hold_for_review(
+            client=client,
+            customer_id=customer["id"],
+            content_hash=content_hash,
+            now=now,
+            allow_duplicate=allow_duplicate,
+        )
+        order = _order_create(fields=fields, lines=lines, held=held, client=client)
+        if coupon:
+            _use_coupon(coupon)
+        emit("order.placed", order=order)
+        stock_reserve_lines(
+            holder=order.number,
+            lines=lines,
+            available=available,
+            expires_at=order.reservation_expires_at,
+            actor=order.source,
+        )
+    return order
 
 
 def _lock_order(number: str) -> Order:
@@ -388,7 +323,7 @@ def _lock_order(number: str) -> Order:
 
 def order_lock(*, number: str) -> Order:
     """Lock an order row for the rest of the caller's transaction (payments lock it before their own rows)."""
-    assert transaction.get_connection().in_atomic_block, "order_lock must run inside a transaction"
+    require_transaction("order_lock")
     return _lock_order(number)
 
 
@@ -419,10 +354,9 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
     lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
     try:
         with transaction.atomic():  # a savepoint: a failed re-reservation leaves the payment standing
-            allocations = stock_plan(lines=lines)
-            stock_reserve(holder=order.number, allocations=allocations, expires_at=timezone.now(), actor=_label(actor))
+            stock_reserve_lines(holder=order.number, lines=lines, expires_at=timezone.now(), actor=_label(actor))
             stock_commit(holder=order.number, actor=_label(actor), note="paid late")
-    except (OutOfStock, AllocationLost):
+    except OutOfStock:
         transition_apply(order, "await_restock", actor=actor, reason=str(_("Paid late; the stock is gone")))
         order.save(update_fields=["status", "payment_status", "updated_at"])
         emit("order.backordered", order=order)
@@ -504,10 +438,9 @@ def order_close_expired(*, now: datetime | None = None, batch_size: int = 200) -
     )
     for number in numbers:
         with transaction.atomic():
-            lock = Order.objects.filter(number=number, status=OrderStatus.PENDING, reservation_expires_at__lte=now)
-            if connection.features.has_select_for_update_skip_locked:
-                lock = lock.select_for_update(skip_locked=True)
-            order = lock.first()
+            order = lock_or_skip(
+                Order.objects.filter(number=number, status=OrderStatus.PENDING, reservation_expires_at__lte=now)
+            ).first()
             if order is None:
                 continue
             transition_apply(order, "close", actor=actor, reason=str(_("Reservation expired unpaid")))

@@ -1,6 +1,8 @@
 """Finance works here: reconcile by hand, refund, replay callbacks, and clear the attention list.
 Each action re-checks its permission on the server and runs through a service."""
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -9,10 +11,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form_page, money_display
 from core.errors import ApplicationError
-from orders import admin as orders_admin
-from orders.admin import action_form_page, money
+from orders.admin import OrderPagePart, order_page_add
 from orders.models import Order, OrderStatus
 
 from . import services
@@ -27,72 +28,61 @@ class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
     show_change_link = True
 
 
-admin.site.unregister(Order)
+def _mark_paid_links(request, order):
+    if not services.payment_can_mark_paid(order=order):
+        return []
+    return [(reverse("admin:orders_order_mark_paid", args=[order.pk]), _("Mark paid (manual reconciliation)"))]
 
 
-@admin.register(Order)
-class OrderAdmin(orders_admin.OrderAdmin):
-    """The order page, with its payments and finance's manual reconciliation."""
+@admin.action(description=_("Mark paid (manual reconciliation)"))
+def mark_paid_action(model_admin, request, queryset):
+    if queryset.count() != 1:
+        model_admin.message_user(request, _("Select exactly one order to mark paid."), messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse("admin:orders_order_mark_paid", args=[queryset.get().pk]))
 
-    inlines = [
-        orders_admin.OrderItemInline,
-        PaymentInline,
-        orders_admin.OrderEditInline,
-        orders_admin.TransitionLogInline,
-    ]
-    actions = [*orders_admin.OrderAdmin.actions, "mark_paid_action"]
 
-    def has_reconcile_permission(self, request):
-        return request.user.has_perm("payments.reconcile_payment")
+def _mark_paid_view(model_admin, request, pk):
+    """Finance's manual reconciliation: the bank reference and amount of a transfer, through the service."""
+    if not request.user.has_perm(RECONCILE):
+        raise PermissionDenied
+    order = get_object_or_404(Order, pk=pk)
+    form = MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payment_mark_paid_manually(order_number=order.number, user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            model_admin.message_user(request, _("Not marked paid: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
+        else:
+            model_admin.message_user(
+                request,
+                _("Order %(order)s marked paid (%(ref)s).")
+                % {"order": order.number, "ref": form.cleaned_data["bank_reference"]},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
+    return action_form_page(
+        model_admin,
+        request,
+        order,
+        form,
+        _("Mark %(order)s paid — total %(total)s")
+        % {"order": order.number, "total": money_display(order.total, order.currency)},
+    )
 
-    def get_urls(self):
-        return [
-            path("<int:pk>/mark-paid/", self.admin_site.admin_view(self.mark_paid_view), name="orders_order_mark_paid"),
-            *super().get_urls(),
-        ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        order = self.get_object(request, object_id)
-        if order is not None and services.payment_can_mark_paid(order=order) and self.has_reconcile_permission(request):
-            extra_context["links"] = [
-                (reverse("admin:orders_order_mark_paid", args=[object_id]), _("Mark paid (manual reconciliation)"))
-            ]
-        return super().change_view(request, object_id, form_url, extra_context)
+def _mark_paid_urls(model_admin):
+    view = model_admin.admin_site.admin_view(partial(_mark_paid_view, model_admin))
+    return [path("<int:pk>/mark-paid/", view, name="orders_order_mark_paid")]
 
-    @admin.action(description=_("Mark paid (manual reconciliation)"), permissions=["reconcile"])
-    def mark_paid_action(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, _("Select exactly one order to mark paid."), messages.WARNING)
-            return None
-        return HttpResponseRedirect(reverse("admin:orders_order_mark_paid", args=[queryset.get().pk]))
 
-    def mark_paid_view(self, request, pk):
-        if not self.has_reconcile_permission(request):
-            raise PermissionDenied
-        order = get_object_or_404(Order, pk=pk)
-        form = MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total})
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.payment_mark_paid_manually(order_number=order.number, user=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                self.message_user(request, _("Not marked paid: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Order %(order)s marked paid (%(ref)s).")
-                    % {"order": order.number, "ref": form.cleaned_data["bank_reference"]},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
-        return action_form_page(
-            self,
-            request,
-            order,
-            form,
-            _("Mark %(order)s paid — total %(total)s")
-            % {"order": order.number, "total": money(order.total, order.currency)},
-        )
+RECONCILE = "payments.reconcile_payment"
+
+# The order page shows its payments; finance reconciles by hand from it.
+order_page_add(OrderPagePart(inlines=[PaymentInline]))
+order_page_add(
+    OrderPagePart(actions=[mark_paid_action], urls=_mark_paid_urls, links=_mark_paid_links, permission=RECONCILE)
+)
 
 
 class RefundInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -155,7 +145,7 @@ class PaymentAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = [*readonly_fields[:-2], "attention", "created_at", "updated_at"]
-    inlines = [RefundInline, EventInline, orders_admin.TransitionLogInline]
+    inlines = [RefundInline, EventInline, TransitionLogInline]
     actions = ["resolve_attention"]
 
     def has_add_permission(self, request):
@@ -169,7 +159,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, payment):
-        return money(payment.amount, payment.currency)
+        return money_display(payment.amount, payment.currency)
 
     def get_urls(self):
         return [
@@ -201,7 +191,7 @@ class PaymentAdmin(admin.ModelAdmin):
                     _("Refund %(number)s of %(amount)s for %(payment)s: %(status)s.")
                     % {
                         "number": refund.number,
-                        "amount": money(refund.amount, payment.currency),
+                        "amount": money_display(refund.amount, payment.currency),
                         "payment": payment.reference,
                         "status": refund.get_status_display(),
                     },
@@ -214,7 +204,7 @@ class PaymentAdmin(admin.ModelAdmin):
             payment,
             form,
             _("Refund %(payment)s — up to %(remaining)s")
-            % {"payment": payment.reference, "remaining": money(remaining, payment.currency)},
+            % {"payment": payment.reference, "remaining": money_display(remaining, payment.currency)},
         )
 
     @admin.action(description=_("Mark selected payments as resolved"), permissions=["change"])

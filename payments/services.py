@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from config.api import untrusted_text_problem
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
-from orders.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
+from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
 from orders.models import Order, OrderStatus
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
 

@@ -12,13 +12,14 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from core.errors import ApplicationError
+from core.models import TransitionLog
 from fulfillment import services
 from fulfillment.carriers import CarrierSignatureInvalid, get_carrier
 from fulfillment.carriers.yto import yto_sign
 from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.tasks import start_fulfillment
 from inventory.models import Warehouse
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from tests.factories import UserFactory
 from tests.fulfillment.carrier_platforms import ROUTE_CODE, Platforms, form
 from tests.local_server import serving

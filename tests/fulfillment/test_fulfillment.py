@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from core.models import TransitionLog
 from fulfillment import services
 from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.tasks import start_fulfillment
 from inventory.models import StockItem, StockMovement
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from orders.services import order_complete_delivered, order_release_review
 from tests.conftest import order_body
 from tests.factories import UserFactory, WarehouseFactory, stock

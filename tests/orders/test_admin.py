@@ -6,9 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.fsm import transition_apply
+from core.models import TransitionLog
 from inventory.models import StockItem
-from orders.fsm import transition_apply
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from tests.conftest import order_body
 from tests.factories import UserFactory
 
@@ -64,7 +65,7 @@ def test_staff_groups_can_open_the_order_pages(client, orders, group):
         "admin:inventory_product_changelist",
         "admin:inventory_stockitem_changelist",
         "admin:inventory_stockmovement_changelist",
-        "admin:orders_transitionlog_changelist",
+        "admin:core_transitionlog_changelist",
         "admin:inventory_reservation_changelist",
     ],
 )

@@ -7,8 +7,9 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.models import TransitionLog
 from inventory.models import Reservation, StockItem, StockMovement
-from orders.models import BlockedCustomer, Coupon, IdempotencyKey, Order, OrderItem, TransitionLog
+from orders.models import BlockedCustomer, Coupon, IdempotencyKey, Order, OrderItem
 from tests.conftest import order_body
 from tests.factories import CouponFactory, ProductFactory, WarehouseFactory, stock
 

@@ -1,8 +1,9 @@
 import pytest
 
+from core.fsm import transition_apply
+from core.models import TransitionLog
 from inventory.models import Reservation, StockItem, StockMovement
-from orders.fsm import transition_apply
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from tests.conftest import order_body
 
 

@@ -13,8 +13,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.models import TransitionLog
 from inventory.models import Reservation, StockItem, StockMovement
-from orders.models import Coupon, Order, OrderItem, TransitionLog
+from orders.models import Coupon, Order, OrderItem
 from orders.services import order_cancel, order_close_expired
 from tests.conftest import order_body
 from tests.factories import CouponFactory, ProductFactory, stock

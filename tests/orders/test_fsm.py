@@ -5,8 +5,9 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from core.errors import InvalidTransition
-from orders.fsm import transition_apply
-from orders.models import Order, OrderStatus, ReviewStatus, TransitionLog
+from core.fsm import transition_apply
+from core.models import TransitionLog
+from orders.models import Order, OrderStatus, ReviewStatus
 
 LEGAL = {
     ("pending", "confirmed"): "confirm",

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from payments.gateways import keys
 from payments.models import Payment, PaymentEvent
 from tests.payments.conftest import GATEWAYS, deliver, signed

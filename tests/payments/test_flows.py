@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from orders.services import order_close_expired
 from payments.models import Payment, PaymentEvent, Refund, new_refund_number
 from payments.services import payment_query_stale

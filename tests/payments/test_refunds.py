@@ -8,10 +8,11 @@ from django.db import connections
 from django.urls import reverse
 
 from core.errors import InvalidTransition
+from core.models import TransitionLog
 from fulfillment.models import Shipment
 from fulfillment.services import shipment_create_for_order, shipment_pack, shipment_start_picking
 from inventory.models import StockItem, StockMovement
-from orders.models import Order, TransitionLog
+from orders.models import Order
 from payments.models import Payment, Refund, new_refund_number
 from payments.services import GatewayUnavailable, PaymentValidationError, payment_refund
 from tests.factories import UserFactory
