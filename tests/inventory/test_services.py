@@ -7,7 +7,16 @@ from django.utils import timezone
 
 from inventory import services
 from inventory.models import Reservation, RestockAlert, StockItem, StockMovement
-from inventory.services import Allocation, AllocationLost, OutOfStock, stock_plan, stock_release, stock_reserve
+from inventory.services import (
+    Allocation,
+    AllocationLost,
+    OutOfStock,
+    stock_available_by_product,
+    stock_plan,
+    stock_release,
+    stock_reserve,
+    stock_reserve_lines,
+)
 from tests.factories import ProductFactory, WarehouseFactory, stock
 
 
@@ -49,6 +58,43 @@ def test_a_lost_race_rolls_everything_back(reserve_path):
     item.refresh_from_db()
     assert item.reserved == 3
     assert not Reservation.objects.exists() and not StockMovement.objects.filter(kind="reserve").exists()
+
+
+@pytest.mark.django_db
+def test_a_lost_row_is_planned_again_in_the_same_transaction(reserve_path):
+    """The plan said 5 from SH + 3 from GZ; SH sold 4 meanwhile, so the lost 5 are planned again from fresh
+    numbers (SH's last one, 4 more from GZ) and what was reserved stays: nothing rolls back."""
+    sh, gz = WarehouseFactory(code="SH", priority=1), WarehouseFactory(code="GZ", priority=2)
+    p = ProductFactory(sku="P")
+    a, b = stock(p, sh, 5), stock(p, gz, 10)
+    stale = stock_available_by_product(product_ids=[p.pk])
+    StockItem.objects.filter(pk=a.pk).update(reserved=4)  # another order took SH's stock after our read
+    with transaction.atomic():
+        reserved = stock_reserve_lines(
+            holder="ORD-1", lines=[(p, 8)], available=stale, expires_at=timezone.now(), actor="t"
+        )
+    assert reserved == 8
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.reserved, b.reserved) == (5, 7)
+    held = Reservation.objects.filter(holder="ORD-1").values("stock_item").annotate(q=Sum("quantity"))
+    assert {r["stock_item"]: r["q"] for r in held} == {a.pk: 1, b.pk: 7}
+    moved = StockMovement.objects.filter(kind="reserve", reference="ORD-1").aggregate(s=Sum("reserved_delta"))["s"]
+    assert moved == 8
+
+
+@pytest.mark.django_db
+def test_a_lost_row_with_nothing_left_elsewhere_is_out_of_stock_for_the_whole_line(reserve_path):
+    sh, gz = WarehouseFactory(code="SH", priority=1), WarehouseFactory(code="GZ", priority=2)
+    p = ProductFactory(sku="P")
+    a, b = stock(p, sh, 5), stock(p, gz, 3)
+    stale = stock_available_by_product(product_ids=[p.pk])
+    StockItem.objects.filter(pk=a.pk).update(reserved=5)
+    with pytest.raises(OutOfStock) as exc, transaction.atomic():
+        stock_reserve_lines(holder="ORD-1", lines=[(p, 8)], available=stale, expires_at=timezone.now(), actor="t")
+    assert exc.value.extra["items"] == [{"sku": "P", "requested": 8, "available": 3, "shortfall": 5}]
+    b.refresh_from_db()
+    assert b.reserved == 0 and not Reservation.objects.exists()
 
 
 @pytest.mark.django_db
