@@ -18,7 +18,7 @@ from orders.models import Order, OrderStatus
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
-from .models import Payment, PaymentAttention, PaymentEvent, Refund, SandboxTransaction
+from .models import Payment, PaymentAttention, PaymentEvent, Refund
 
 
 class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -304,10 +304,3 @@ class RefundAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{refund.number}: {exc.detail}", messages.ERROR)
             else:
                 self.message_user(request, f"{refund.number}: {refund.get_status_display()}", messages.INFO)
-
-
-@admin.register(SandboxTransaction)
-class SandboxTransactionAdmin(admin.ModelAdmin):
-    list_display = ["gateway", "reference", "status", "gateway_txn_id", "amount", "currency", "refunded", "updated_at"]
-    list_filter = ["gateway", "status"]
-    search_fields = ["=reference"]

@@ -30,7 +30,6 @@ from orders.services import order_confirm_payment, order_lock, order_payment_fai
 
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
 from .gateways.base import GatewayRefused
-from .gateways.sandbox import sandbox_record
 from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -95,15 +94,6 @@ def payment_start(*, order_number: str, gateway: str, actor: Actor) -> Payment:
             actor=label,
             user=user,
         )
-        if adapter.sandbox:
-            sandbox_record(
-                gateway=gateway,
-                reference=payment.reference,
-                status="pending",
-                amount=payment.amount,
-                currency=payment.currency,
-                order_id=action.get("paypal_order_id", ""),
-            )
     return payment
 
 

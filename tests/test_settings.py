@@ -49,3 +49,14 @@ def test_production_serves_https_only_with_hsts_and_secure_cookies():
     assert run.stdout.strip().splitlines()[-1].split() == ["True", "True", "True", "True", "False", "360"], (
         run.stdout + run.stderr
     )
+
+
+def test_production_talks_to_the_live_gateways_and_has_no_sandbox_ledger():
+    probe = (
+        "from django.apps import apps; from payments.gateways import get_gateway; "
+        "print(apps.is_installed('payments.sandbox'), type(get_gateway('alipay')).__name__)"
+    )
+    live = manage("shell", "-c", probe, **PRODUCTION)
+    assert live.stdout.strip().splitlines()[-1] == "False AlipayGateway", live.stdout + live.stderr
+    staging = manage("shell", "-c", probe, PAYMENTS_SANDBOX="true", **PRODUCTION)
+    assert staging.stdout.strip().splitlines()[-1] == "True SandboxAlipay", staging.stdout + staging.stderr

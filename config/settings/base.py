@@ -179,6 +179,8 @@ REVIEW_THRESHOLD = 3
 
 # --- Payments (sandbox gateways sign like the real ones with keys generated under var/) ---------------
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=True)
+if PAYMENTS_SANDBOX:  # the sandbox gateways and their ledger (production.py leaves them out by default)
+    INSTALLED_APPS.append("payments.sandbox")
 PAYMENTS_SANDBOX_KEY_DIR = env("PAYMENTS_SANDBOX_KEY_DIR", default=str(VAR_DIR / "sandbox_keys"))
 PAYMENTS_CALLBACK_BASE_URL = env("PAYMENTS_CALLBACK_BASE_URL", default="http://127.0.0.1:8000")
 PAYMENTS_CALLBACK_TOLERANCE_SECONDS = env.int("PAYMENTS_CALLBACK_TOLERANCE_SECONDS", default=300)

@@ -10,6 +10,11 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 METRICS_TOKEN = env("METRICS_TOKEN")  # Prometheus sends it; /metrics is never open in production
 
+# Live gateways unless a staging deployment asks for the sandbox ones (and their app) explicitly.
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
+if not PAYMENTS_SANDBOX:
+    INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "payments.sandbox"]  # noqa: F405
+
 # Behind a load balancer that terminates TLS and says so in X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils import timezone
 
 from . import keys
 from .base import (
@@ -24,12 +22,9 @@ from .base import (
     Notification,
     PaymentRequest,
     SignatureInvalid,
-    SignedRequest,
     http_call,
 )
-from .sandbox import SandboxLedgerMixin
 
-SANDBOX_GATEWAY_URL = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay reads request timestamps as Beijing time
 
 
@@ -66,19 +61,18 @@ def sign_content(params: dict[str, str]) -> bytes:
     return "&".join(f"{k}={v}" for k, v in items).encode("utf-8")
 
 
-class AlipayGateway(SandboxLedgerMixin):
+class AlipayGateway:
     name = "alipay"
     signs_whole_body = True
 
     def _alipay_public_key(self):
-        if self.sandbox:
-            return keys.sandbox_private_key("alipay_platform").public_key()
         return keys.load_public_key(settings.ALIPAY_PUBLIC_KEY)
 
     def _app_private_key(self):
-        if self.sandbox:
-            return keys.sandbox_private_key("alipay_app")
         return keys.load_private_key(settings.ALIPAY_APP_PRIVATE_KEY)
+
+    def _gateway_url(self) -> str:
+        return settings.ALIPAY_GATEWAY_URL
 
     def _signed(self, method: str, biz: dict, **extra: str) -> dict[str, str]:
         params = {
@@ -108,10 +102,9 @@ class AlipayGateway(SandboxLedgerMixin):
             biz,
             notify_url=settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/alipay/",
         )
-        url = SANDBOX_GATEWAY_URL if self.sandbox else settings.ALIPAY_GATEWAY_URL
-        return {"type": "redirect", "url": f"{url}?{urlencode(params)}"}
+        return {"type": "redirect", "url": f"{self._gateway_url()}?{urlencode(params)}"}
 
-    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         try:
             data = self._api("alipay.trade.query", {"out_trade_no": reference})
         except GatewayRefused as exc:
@@ -123,7 +116,7 @@ class AlipayGateway(SandboxLedgerMixin):
             return None  # WAIT_BUYER_PAY: nothing final yet
         return _trade(data, f"query:{status}", refunds=False)
 
-    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         self._api(
             "alipay.trade.refund",
             {"out_trade_no": reference, "refund_amount": f"{amount:.2f}", "out_request_no": refund_id},
@@ -191,46 +184,4 @@ class AlipayGateway(SandboxLedgerMixin):
         # Alipay resends until it reads `success`; a refusal is also a 4xx for everyone else watching.
         return HttpResponse(
             "success" if accepted else "failure", content_type="text/plain", status=200 if accepted else 400
-        )
-
-    def sandbox_request(
-        self,
-        *,
-        reference: str,
-        amount: Decimal,
-        currency: str,
-        outcome: str,
-        txn_id: str,
-        now: datetime,
-        refund_id: str = "",
-        refund_amount: Decimal | None = None,
-    ) -> SignedRequest:
-        local = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
-        params = {
-            "notify_time": local,
-            "notify_type": "trade_status_sync",
-            "notify_id": uuid.uuid4().hex,
-            "app_id": settings.ALIPAY_APP_ID,
-            "charset": "utf-8",
-            "version": "1.0",
-            "sign_type": "RSA2",
-            "trade_no": txn_id,
-            "out_trade_no": reference,
-            "total_amount": f"{amount:.2f}",
-            "trade_status": {"success": "TRADE_SUCCESS", "failure": "TRADE_CLOSED", "refund": "TRADE_SUCCESS"}[outcome],
-            "gmt_payment": local,
-            "seller_id": "2088000000000000",
-        }
-        if currency != "CNY":
-            params["trans_currency"] = currency
-        if outcome == "refund":
-            params.update({"refund_fee": f"{refund_amount:.2f}", "gmt_refund": local, "out_biz_no": refund_id})
-        params["sign"] = base64.b64encode(
-            keys.rsa_sha256_sign(keys.sandbox_private_key("alipay_platform"), sign_content(params))
-        ).decode()
-        return SignedRequest(
-            path="/api/v1/payments/callbacks/alipay/",
-            headers={},
-            body=urlencode(params),
-            content_type="application/x-www-form-urlencoded",
         )

@@ -95,9 +95,11 @@ class PaymentRequest:
 
 
 class PaymentGateway(Protocol):
+    """Every method the payment services call on a gateway, live or sandbox."""
+
     name: str
-    # False where the signature does not cover the whole body (PayPal: only its CRC32). Such a gateway also
-    # has `confirm(notification)` (its API's view of what the body claims) and `transmission_id(headers)`.
+    # False where the signature does not cover the whole body (PayPal: only its CRC32); such a gateway is
+    # also a ConfirmingGateway.
     signs_whole_body: bool
 
     def create(self, request: PaymentRequest) -> dict:
@@ -112,19 +114,28 @@ class PaymentGateway(Protocol):
     def ack(self, *, accepted: bool, message: str = "") -> HttpResponse:
         """The answer in the gateway's own format."""
 
-    def sandbox_request(
-        self,
-        *,
-        reference: str,
-        amount: Decimal,
-        currency: str,
-        outcome: str,
-        txn_id: str,
-        now: datetime,
-        refund_id: str = "",
-        refund_amount: Decimal | None = None,
-    ) -> SignedRequest:
-        """The exact request the sandbox gateway sends, signed with the sandbox keys."""
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+        """The gateway's view of a payment (`action`: what create() returned); None while it has nothing
+        final to say."""
+
+    def refund(
+        self, *, reference: str, gateway_txn_id: str, amount: Decimal, currency: str, refund_id: str, total: Decimal
+    ) -> str:
+        """Ask the gateway to refund `amount` of a payment of `total`, idempotent by `refund_id`; returns the
+        gateway's refund id."""
+
+
+class ConfirmingGateway(PaymentGateway, Protocol):
+    """A gateway whose notifications are believed only as its API confirms them (PayPal)."""
+
+    def transmission_id(self, headers: dict[str, str]) -> str:
+        """The notification's own id, refused when seen before with another body."""
+
+    def confirm(self, notification: Notification) -> Notification:
+        """The API's view of the capture or refund the notification names."""
+
+    def capture(self, approved: Notification) -> Notification:
+        """Take the money of an approved order; idempotent per payment."""
 
 
 def json_object_with(body: bytes, key: str, kind: type) -> bool:

@@ -3,18 +3,15 @@ against a configured certificate (never one fetched from the URL the request nam
 
 That signature covers only a CRC32 of the body, and a rewritten body can be padded to the same CRC32: a
 genuine transmission could be re-aimed at another order. So the body's word is never taken: `confirm()`
-asks PayPal's API (the sandbox its ledger) about the capture or refund the webhook names, and the service
+asks PayPal's API about the capture or refund the webhook names, and the service
 refuses a transmission id it has seen with another body."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import json
 import re
-import secrets
-import uuid
 import zlib
 from dataclasses import replace
 from datetime import datetime
@@ -33,18 +30,16 @@ from .base import (
     Notification,
     PaymentRequest,
     SignatureInvalid,
-    SignedRequest,
     StaleNotification,
     answer_field,
     http_call,
     json_object_with,
 )
-from .sandbox import SandboxLedgerMixin, sandbox_ledger
 
 RESOURCE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
-class PayPalGateway(SandboxLedgerMixin):
+class PayPalGateway:
     name = "paypal"
     signs_whole_body = False
 
@@ -52,19 +47,10 @@ class PayPalGateway(SandboxLedgerMixin):
         return next((v for k, v in headers.items() if k.lower() == "paypal-transmission-id"), "")
 
     def _public_key(self):
-        if self.sandbox:
-            return keys.sandbox_certificate("paypal_webhook").public_key()
         return keys.load_public_key(settings.PAYPAL_WEBHOOK_CERT)
 
     def create(self, request: PaymentRequest) -> dict:
         """A PayPal order; the storefront sends the customer to its approve URL."""
-        if self.sandbox:
-            order_id = secrets.token_hex(8).upper()
-            return {
-                "type": "redirect",
-                "paypal_order_id": order_id,
-                "approve_url": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
-            }
         unit = {
             "custom_id": request.reference,
             "invoice_id": request.reference,
@@ -91,27 +77,12 @@ class PayPalGateway(SandboxLedgerMixin):
         """The buyer approved the order (CHECKOUT.ORDER.APPROVED): take the money. Idempotent per payment,
         so a resent approval captures once. What counts is PayPal's answer, not the webhook's body."""
         resource_id(approved.gateway_txn_id)
-        if self.sandbox:
-            tx = sandbox_ledger(self.name, order_id=approved.gateway_txn_id)
-            if tx.status == "pending":
-                tx.status = "paid"
-                tx.save(update_fields=["status", "updated_at"])
-            return self._from_ledger(tx, event_type="capture:COMPLETED")
         return self._captured(self._capture(approved.gateway_txn_id, approved.reference), approved.reference)
 
     def confirm(self, n: Notification) -> Notification:
         """PayPal's own view of the capture or refund a webhook names, in the same terms as parse_callback()."""
         if n.outcome == "refund":
             resource_id(n.refund_id)
-            if self.sandbox:
-                tx = sandbox_ledger(self.name, refund_id=n.refund_id)
-                return replace(
-                    n,
-                    reference=tx.reference,
-                    refund_amount=Decimal(tx.refunds[n.refund_id]),
-                    currency=tx.currency,
-                    gateway_txn_id=tx.gateway_txn_id,
-                )
             refund = self._api("GET", f"/v2/payments/refunds/{n.refund_id}")
             up = next((link["href"] for link in refund.get("links", []) if link.get("rel") == "up"), "")
             capture = self._api("GET", f"/v2/payments/captures/{resource_id(up.rstrip('/').rsplit('/', 1)[-1])}")
@@ -129,24 +100,11 @@ class PayPalGateway(SandboxLedgerMixin):
         if n.outcome not in ("success", "failure"):
             return n  # events we ignore change nothing
         resource_id(n.gateway_txn_id)
-        if self.sandbox:
-            return self._from_ledger(sandbox_ledger(self.name, txn_id=n.gateway_txn_id), n.event_type)
         capture = self._api("GET", f"/v2/payments/captures/{n.gateway_txn_id}")
         order = {"status": capture.get("status", ""), "purchase_units": [{"payments": {"captures": [capture]}}]}
         return replace(self._captured(order, ""), event_type=n.event_type)
 
-    def _from_ledger(self, tx, event_type: str) -> Notification:
-        outcome = {"paid": "success", "failed": "failure"}.get(tx.status, "ignored")
-        return Notification(
-            reference=tx.reference,
-            outcome=outcome,
-            event_type=event_type,
-            gateway_txn_id=tx.gateway_txn_id,
-            amount=tx.amount,
-            currency=tx.currency,
-        )
-
-    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         order_id = (action or {}).get("paypal_order_id")
         if not order_id:
             return None
@@ -157,7 +115,7 @@ class PayPalGateway(SandboxLedgerMixin):
             return None
         return self._captured(data, reference)
 
-    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         data = self._api(
             "POST",
             f"/v2/payments/captures/{gateway_txn_id}/refund",
@@ -298,48 +256,6 @@ class PayPalGateway(SandboxLedgerMixin):
         if accepted:
             return JsonResponse({}, status=200)
         return JsonResponse({"code": "rejected", "detail": message or "rejected"}, status=400)
-
-    def sandbox_request(
-        self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
-    ) -> SignedRequest:
-        if outcome == "refund":
-            kind = "PAYMENT.CAPTURE.REFUNDED"
-            resource = {
-                "id": refund_id,
-                "status": "COMPLETED",
-                "capture_id": txn_id,
-                "custom_id": reference,
-                "amount": {"currency_code": currency, "value": f"{refund_amount:.2f}"},
-            }
-        else:
-            kind = "PAYMENT.CAPTURE.COMPLETED" if outcome == "success" else "PAYMENT.CAPTURE.DENIED"
-            resource = {
-                "id": txn_id,
-                "status": "COMPLETED" if outcome == "success" else "DENIED",
-                "custom_id": reference,
-                "amount": {"currency_code": currency, "value": f"{amount:.2f}"},
-            }
-        body = json.dumps(
-            {
-                "id": "WH-" + secrets.token_hex(10).upper(),
-                "event_version": "1.0",
-                "create_time": now.isoformat(),
-                "resource_type": "capture",
-                "event_type": kind,
-                "resource": resource,
-            }
-        )
-        tid, ttime = str(uuid.uuid4()), now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        message = f"{tid}|{ttime}|{settings.PAYPAL_WEBHOOK_ID}|{zlib.crc32(body.encode())}".encode()
-        signature = base64.b64encode(keys.rsa_sha256_sign(keys.sandbox_private_key("paypal_webhook"), message))
-        headers = {
-            "PAYPAL-TRANSMISSION-ID": tid,
-            "PAYPAL-TRANSMISSION-TIME": ttime,
-            "PAYPAL-TRANSMISSION-SIG": signature.decode(),
-            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
-            "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-sandbox",
-        }
-        return SignedRequest(path="/api/v1/payments/callbacks/paypal/", headers=headers, body=body)
 
 
 def _text(resource: dict, key: str) -> str:

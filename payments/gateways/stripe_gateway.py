@@ -3,17 +3,13 @@ official `stripe` package; the 5-minute tolerance is checked against the receive
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
 from datetime import datetime
 
 import stripe
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
-from . import keys
 from .base import (
     GatewayNotConfigured,
     GatewayRefused,
@@ -21,31 +17,22 @@ from .base import (
     Notification,
     PaymentRequest,
     SignatureInvalid,
-    SignedRequest,
     StaleNotification,
     cents,
     from_cents,
     json_object_with,
 )
-from .sandbox import SandboxLedgerMixin
 
 
-class StripeGateway(SandboxLedgerMixin):
+class StripeGateway:
     name = "stripe"
     signs_whole_body = True
 
     def _secret(self) -> str:
-        return "whsec_" + keys.sandbox_secret("stripe_webhook", 32) if self.sandbox else settings.STRIPE_WEBHOOK_SECRET
+        return settings.STRIPE_WEBHOOK_SECRET
 
     def create(self, request: PaymentRequest) -> dict:
         """A PaymentIntent; the storefront confirms it with Stripe.js using the client secret."""
-        if self.sandbox:
-            intent_id = "pi_" + secrets.token_hex(12)
-            return {
-                "type": "client_secret",
-                "payment_intent": intent_id,
-                "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-            }
         intent = self._call(
             lambda client: client.v1.payment_intents.create(
                 {
@@ -59,7 +46,7 @@ class StripeGateway(SandboxLedgerMixin):
         )
         return {"type": "client_secret", "payment_intent": intent.id, "client_secret": intent.client_secret}
 
-    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         intent_id = (action or {}).get("payment_intent")
         if not intent_id:
             return None
@@ -80,7 +67,7 @@ class StripeGateway(SandboxLedgerMixin):
             return Notification(outcome="failure", definitive=False, **common)  # the customer may retry
         return None
 
-    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         refund = self._call(
             lambda client: client.v1.refunds.create(
                 {"payment_intent": gateway_txn_id, "amount": cents(amount)}, {"idempotency_key": refund_id}
@@ -147,43 +134,3 @@ class StripeGateway(SandboxLedgerMixin):
         if accepted:
             return JsonResponse({"received": True})
         return JsonResponse({"code": "rejected", "detail": message or "rejected"}, status=400)
-
-    def sandbox_request(
-        self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
-    ) -> SignedRequest:
-        base = {"amount": cents(amount), "currency": currency.lower(), "metadata": {"reference": reference}}
-        if outcome == "refund":
-            kind = "charge.refunded"
-            obj = {
-                "id": "ch_" + secrets.token_hex(12),
-                "object": "charge",
-                "payment_intent": txn_id,
-                "amount_refunded": cents(refund_amount),
-                "refunded": refund_amount == amount,
-                "refunds": {"data": [{"id": refund_id, "amount": cents(refund_amount)}]},
-                **base,
-            }
-        else:
-            kind = "payment_intent.succeeded" if outcome == "success" else "payment_intent.payment_failed"
-            obj = {
-                "id": txn_id,
-                "object": "payment_intent",
-                "status": "succeeded" if outcome == "success" else "requires_payment_method",
-                **base,
-            }
-        body = json.dumps(
-            {
-                "id": "evt_" + secrets.token_hex(12),
-                "object": "event",
-                "type": kind,
-                "created": int(now.timestamp()),
-                "data": {"object": obj},
-            }
-        )
-        timestamp = int(now.timestamp())
-        signature = hmac.new(self._secret().encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-        return SignedRequest(
-            path="/api/v1/payments/callbacks/stripe/",
-            headers={"Stripe-Signature": f"t={timestamp},v1={signature}"},
-            body=body,
-        )

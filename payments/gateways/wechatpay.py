@@ -8,7 +8,6 @@ import binascii
 import json
 import secrets
 import time
-import uuid
 from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
@@ -25,7 +24,6 @@ from .base import (
     Notification,
     PaymentRequest,
     SignatureInvalid,
-    SignedRequest,
     StaleNotification,
     answer_field,
     cents,
@@ -33,46 +31,38 @@ from .base import (
     http_call,
     json_object_with,
 )
-from .sandbox import SandboxLedgerMixin
 
-SANDBOX_SERIAL = "5157F09EFDC096DE15EBE81A47057A72SANDBOX"
 FINAL_STATES = ("SUCCESS", "CLOSED", "REVOKED", "PAYERROR")
 
 
-class WeChatPayGateway(SandboxLedgerMixin):
+class WeChatPayGateway:
     name = "wechatpay"
     signs_whole_body = True
 
     def _apiv3_key(self) -> bytes:
-        key = keys.sandbox_secret("wechatpay_apiv3", 32) if self.sandbox else settings.WECHATPAY_APIV3_KEY
-        return key.encode()
+        return settings.WECHATPAY_APIV3_KEY.encode()
 
     def _platform(self):
-        if self.sandbox:
-            return keys.sandbox_private_key("wechatpay_platform").public_key(), SANDBOX_SERIAL
         return keys.load_public_key(settings.WECHATPAY_PLATFORM_CERT), settings.WECHATPAY_PLATFORM_SERIAL
 
     def create(self, request: PaymentRequest) -> dict:
         """Native pay: the storefront renders `code_url` as a QR code."""
-        if self.sandbox:
-            code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}"
-        else:
-            answer = self._api(
-                "POST",
-                "/v3/pay/transactions/native",
-                {
-                    "appid": settings.WECHATPAY_APPID,
-                    "mchid": settings.WECHATPAY_MCHID,
-                    "description": request.description,
-                    "out_trade_no": request.reference,
-                    "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/wechatpay/",
-                    "amount": {"total": cents(request.amount), "currency": request.currency},
-                },
-            )
-            code_url = answer_field(answer, "code_url", "WeChat Pay")
+        answer = self._api(
+            "POST",
+            "/v3/pay/transactions/native",
+            {
+                "appid": settings.WECHATPAY_APPID,
+                "mchid": settings.WECHATPAY_MCHID,
+                "description": request.description,
+                "out_trade_no": request.reference,
+                "notify_url": settings.PAYMENTS_CALLBACK_BASE_URL + "/api/v1/payments/callbacks/wechatpay/",
+                "amount": {"total": cents(request.amount), "currency": request.currency},
+            },
+        )
+        code_url = answer_field(answer, "code_url", "WeChat Pay")
         return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
-    def live_query(self, *, reference: str, action: dict | None = None) -> Notification | None:
+    def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         try:
             data = self._api("GET", f"/v3/pay/transactions/out-trade-no/{reference}?mchid={settings.WECHATPAY_MCHID}")
         except GatewayRefused as exc:
@@ -83,7 +73,7 @@ class WeChatPayGateway(SandboxLedgerMixin):
             return None  # NOTPAY, USERPAYING: nothing final to say yet
         return self._transaction(data, f"query:{data['trade_state']}")
 
-    def live_refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
+    def refund(self, *, reference, gateway_txn_id, amount, currency, refund_id, total) -> str:
         data = self._api(
             "POST",
             "/v3/refund/domestic/refunds",
@@ -212,60 +202,3 @@ class WeChatPayGateway(SandboxLedgerMixin):
         if accepted:
             return HttpResponse(status=204)
         return JsonResponse({"code": "FAIL", "message": message or "rejected"}, status=400)
-
-    def sandbox_request(
-        self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
-    ) -> SignedRequest:
-        if outcome == "refund":
-            event_type, original = "REFUND.SUCCESS", "refund"
-            data = {
-                "mchid": settings.WECHATPAY_MCHID,
-                "out_trade_no": reference,
-                "transaction_id": txn_id,
-                "out_refund_no": refund_id,
-                "refund_id": refund_id,
-                "refund_status": "SUCCESS",
-                "amount": {"total": cents(amount), "refund": cents(refund_amount), "currency": currency},
-            }
-        else:
-            state = "SUCCESS" if outcome == "success" else "CLOSED"
-            event_type, original = f"TRANSACTION.{state}", "transaction"
-            data = {
-                "mchid": settings.WECHATPAY_MCHID,
-                "appid": settings.WECHATPAY_APPID,
-                "out_trade_no": reference,
-                "transaction_id": txn_id,
-                "trade_type": "NATIVE",
-                "trade_state": state,
-                "success_time": now.isoformat(),
-                "amount": {"total": cents(amount), "currency": currency},
-            }
-        nonce = secrets.token_hex(6)
-        ciphertext = AESGCM(self._apiv3_key()).encrypt(nonce.encode(), json.dumps(data).encode(), original.encode())
-        body = json.dumps(
-            {
-                "id": str(uuid.uuid4()),
-                "create_time": now.isoformat(),
-                "resource_type": "encrypt-resource",
-                "event_type": event_type,
-                "summary": "sandbox",
-                "resource": {
-                    "original_type": original,
-                    "algorithm": "AEAD_AES_256_GCM",
-                    "ciphertext": base64.b64encode(ciphertext).decode(),
-                    "associated_data": original,
-                    "nonce": nonce,
-                },
-            }
-        )
-        timestamp, header_nonce = str(int(now.timestamp())), secrets.token_hex(16)
-        message = f"{timestamp}\n{header_nonce}\n{body}\n".encode()
-        signature = base64.b64encode(keys.rsa_sha256_sign(keys.sandbox_private_key("wechatpay_platform"), message))
-        headers = {
-            "Wechatpay-Timestamp": timestamp,
-            "Wechatpay-Nonce": header_nonce,
-            "Wechatpay-Signature": signature.decode(),
-            "Wechatpay-Serial": SANDBOX_SERIAL,
-            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-        }
-        return SignedRequest(path="/api/v1/payments/callbacks/wechatpay/", headers=headers, body=body)

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
-from payments.gateways import keys
 from payments.models import Payment, PaymentEvent
+from payments.sandbox import keys
 from tests.payments.conftest import GATEWAYS, deliver, signed
 
 ACCEPTED = {"alipay": (200, b"success"), "wechatpay": (204, b""), "stripe": (200, None), "paypal": (200, None)}

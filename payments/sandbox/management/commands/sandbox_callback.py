@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.gateways import get_gateway
-from payments.gateways.sandbox import sandbox_record, sandbox_txn_id
 from payments.models import Payment
+from payments.sandbox.gateways import sandbox_record, sandbox_txn_id
 
 
 class Command(BaseCommand):

@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from .models import SandboxTransaction
+
+
+@admin.register(SandboxTransaction)
+class SandboxTransactionAdmin(admin.ModelAdmin):
+    list_display = ["gateway", "reference", "status", "gateway_txn_id", "amount", "currency", "refunded", "updated_at"]
+    list_filter = ["gateway", "status"]
+    search_fields = ["=reference"]
