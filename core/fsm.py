@@ -49,22 +49,29 @@ def transition_log_entry(
 
 
 def transition_apply(
-    instance: models.Model, name: str, *, actor: Actor, reason: str = "", check_permission: bool = False
+    instance: models.Model,
+    name: str,
+    *,
+    actor: Actor,
+    reason: str = "",
+    check_permission: bool = False,
+    arguments: tuple = (),
 ) -> TransitionLog:
     """Run the `name` transition on a locked instance and log it; the caller saves the instance.
 
     Raises InvalidTransition (with the current state) when the state machine refuses, and
     TransitionPermissionDenied when `check_permission` is set and the user lacks the transition's permission
-    (the admin's server-side check, which django-fsm-2 4.2.4's own admin skips).
+    (the admin's server-side check, which django-fsm-2 4.2.4's own admin skips). `arguments` go to the
+    transition method (one whose target is its return value).
     """
     method = getattr(instance, name)
     field = method._django_fsm.field
     source = field.get_state(instance)
-    if not can_proceed(method):
+    if not can_proceed(method, *arguments):
         raise InvalidTransition(status=source)
     if check_permission and (isinstance(actor, str) or not has_transition_perm(method, actor)):
         raise TransitionPermissionDenied()
-    method()
+    method(*arguments)
     entry = transition_log_entry(
         instance,
         field=field.name,

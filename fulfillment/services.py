@@ -26,23 +26,31 @@ from .models import OPEN_SHIPMENT, Shipment, ShipmentLine, ShipmentStatus, Track
 
 logger = logging.getLogger(__name__)
 
-RANK = {
-    ShipmentStatus.PENDING: 0,
-    ShipmentStatus.PICKING: 1,
-    ShipmentStatus.PACKED: 2,
-    ShipmentStatus.SHIPPED: 3,
-    ShipmentStatus.IN_TRANSIT: 4,
-    ShipmentStatus.EXCEPTION: 4,
-    ShipmentStatus.DELIVERED: 5,
-}
-ORDER_PATH = [  # shipping_status of the order, and the transition that reaches each step
-    (ShippingStatus.UNFULFILLED, None),
-    (ShippingStatus.PICKING, "mark_picking"),
-    (ShippingStatus.PACKED, "mark_packed"),
-    (ShippingStatus.SHIPPED, "mark_shipped"),
-    (ShippingStatus.IN_TRANSIT, "mark_in_transit"),
-    (ShippingStatus.DELIVERED, "mark_delivered"),
+# How far along each shipment is; the order is as far along as its least advanced parcel.
+PROGRESS = [
+    (ShipmentStatus.PENDING, ShippingStatus.UNFULFILLED),
+    (ShipmentStatus.PICKING, ShippingStatus.PICKING),
+    (ShipmentStatus.PACKED, ShippingStatus.PACKED),
+    (ShipmentStatus.SHIPPED, ShippingStatus.SHIPPED),
+    (ShipmentStatus.IN_TRANSIT, ShippingStatus.IN_TRANSIT),
+    (ShipmentStatus.DELIVERED, ShippingStatus.DELIVERED),
 ]
+STEP = {shipment: i for i, (shipment, _order) in enumerate(PROGRESS)} | {ShipmentStatus.EXCEPTION: 4}
+
+
+def order_shipping_status(statuses: list[str]) -> str | None:
+    """The order's shipping status, derived from its shipments' (the one place this is decided): the least
+    advanced parcel's step, "picking" once any parcel is started, "exception" when a parcel that left is in
+    trouble. None without live shipments (the order keeps what it has)."""
+    live = [s for s in statuses if s != ShipmentStatus.CANCELLED]
+    if not live:
+        return None
+    lowest = min(STEP[s] for s in live)
+    if lowest == 0 and any(STEP[s] > 0 for s in live):
+        lowest = STEP[ShipmentStatus.PICKING]
+    if ShipmentStatus.EXCEPTION in live and lowest >= STEP[ShipmentStatus.SHIPPED]:
+        return ShippingStatus.EXCEPTION
+    return PROGRESS[lowest][1]
 
 
 class FulfillmentError(ApplicationError):
@@ -108,30 +116,25 @@ def orders_awaiting_fulfillment(*, older_than_seconds: int = 30) -> list[str]:
 
 
 def _sync_order(order: Order, actor: Actor) -> None:
-    """Move the (locked) order's shipping_status and status to follow its shipments."""
-    statuses = list(order.shipments.exclude(status=ShipmentStatus.CANCELLED).values_list("status", flat=True))
-    if not statuses:
+    """Make the (locked) order's shipping_status and status follow its shipments."""
+    shipping = order_shipping_status(list(order.shipments.values_list("status", flat=True)))
+    if shipping is None:
         return
-    ranks = [RANK[s] for s in statuses]
-    target = min(ranks)
-    if target == 0 and max(ranks) > 0:
-        target = 1
     fields = set()
-    current = [s for s, _m in ORDER_PATH].index(order.shipping_status) if order.shipping_status != "exception" else 3
-    for step in range(current + 1, target + 1):
-        transition_apply(order, ORDER_PATH[step][1], actor=actor)
+    if shipping != order.shipping_status:
+        transition_apply(order, "follow_shipments", actor=actor, arguments=(shipping,))
         fields.add("shipping_status")
-    if ShipmentStatus.EXCEPTION in statuses and order.shipping_status in (
+    left = shipping in (
         ShippingStatus.SHIPPED,
         ShippingStatus.IN_TRANSIT,
-    ):
-        transition_apply(order, "mark_shipping_exception", actor=actor)
-        fields.add("shipping_status")
-    if target >= RANK[ShipmentStatus.SHIPPED] and order.status == OrderStatus.PROCESSING:
+        ShippingStatus.EXCEPTION,
+        ShippingStatus.DELIVERED,
+    )
+    if left and order.status == OrderStatus.PROCESSING:
         transition_apply(order, "ship", actor=actor, reason=str(_("All shipments handed to carriers")))
         fields.add("status")
         emit("order.shipped", order=order)
-    if target == RANK[ShipmentStatus.DELIVERED] and order.status == OrderStatus.SHIPPED:
+    if shipping == ShippingStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
         transition_apply(order, "deliver", actor=actor, reason=str(_("All shipments delivered")))
         order.delivered_at = timezone.now()
         fields |= {"status", "delivered_at"}

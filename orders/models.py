@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 from rest_framework_api_key.models import AbstractAPIKey
 
 # Crockford's base32 without I, L, O, U: nothing to confuse when read over the phone.
@@ -248,37 +248,11 @@ class Order(FSMModelMixin, models.Model):
         pass
 
     # --- shipping_status -----------------------------------------------------------------------
-    @transition(shipping_status, source=ShippingStatus.UNFULFILLED, target=ShippingStatus.PICKING)
-    def mark_picking(self):
-        pass
-
-    @transition(shipping_status, source=ShippingStatus.PICKING, target=ShippingStatus.PACKED)
-    def mark_packed(self):
-        pass
-
-    @transition(shipping_status, source=ShippingStatus.PACKED, target=ShippingStatus.SHIPPED)
-    def mark_shipped(self):
-        pass
-
-    @transition(
-        shipping_status, source=[ShippingStatus.SHIPPED, ShippingStatus.EXCEPTION], target=ShippingStatus.IN_TRANSIT
-    )
-    def mark_in_transit(self):
-        pass
-
-    @transition(
-        shipping_status,
-        source=[ShippingStatus.SHIPPED, ShippingStatus.IN_TRANSIT, ShippingStatus.EXCEPTION],
-        target=ShippingStatus.DELIVERED,
-    )
-    def mark_delivered(self):
-        pass
-
-    @transition(
-        shipping_status, source=[ShippingStatus.SHIPPED, ShippingStatus.IN_TRANSIT], target=ShippingStatus.EXCEPTION
-    )
-    def mark_shipping_exception(self):
-        pass
+    @transition(shipping_status, source="*", target=RETURN_VALUE(*ShippingStatus.values))
+    def follow_shipments(self, status: str) -> str:
+        """Not a workflow of its own: what the shipments say, derived by fulfillment's
+        `order_shipping_status` from their states (and logged like any change)."""
+        return status
 
     # --- review_status -------------------------------------------------------------------------
     @transition(review_status, source=ReviewStatus.HELD, target=ReviewStatus.RELEASED, permission="orders.review_order")

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from core.models import TransitionLog
 from fulfillment import services
 from fulfillment.models import Shipment, TrackingEvent
+from fulfillment.services import order_shipping_status
 from fulfillment.tasks import start_fulfillment
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
@@ -296,3 +297,24 @@ def test_the_picking_route_sorts_bins_by_number_not_text(api, client, place, war
     assert start_fulfillment(number) == 1
     lines = Shipment.objects.get(order__number=number).lines.all()
     assert [line.location for line in lines] == ["a-1-02", "A-2-01", "A-10-01", "B-1-01"]
+
+
+@pytest.mark.parametrize(
+    ("shipments", "order"),
+    [
+        ([], None),
+        (["cancelled"], None),
+        (["pending", "pending"], "unfulfilled"),
+        (["pending", "picking"], "picking"),
+        (["pending", "packed"], "picking"),
+        (["packed", "packed", "cancelled"], "packed"),
+        (["packed", "shipped"], "packed"),
+        (["shipped", "delivered"], "shipped"),
+        (["in_transit", "delivered"], "in_transit"),
+        (["exception", "delivered"], "exception"),
+        (["exception", "picking"], "picking"),
+        (["delivered", "delivered", "cancelled"], "delivered"),
+    ],
+)
+def test_the_order_is_as_far_along_as_its_least_advanced_parcel(shipments, order):
+    assert order_shipping_status(shipments) == order
