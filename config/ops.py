@@ -9,7 +9,6 @@ import time
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
@@ -17,6 +16,7 @@ from kombu.exceptions import ChannelError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from config.celery_app import HEARTBEAT_KEY, HEARTBEAT_SECONDS, app
+from core.metrics import gauges_sample
 
 THROTTLE_FAIL_OPEN = Counter(
     "shop_throttle_fail_open_total", "Requests let through unthrottled because Redis was unreachable (this process)"
@@ -115,26 +115,8 @@ def metrics(request):
     token = settings.METRICS_TOKEN
     if token and not constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return HttpResponse("metrics need the scrape token", status=401, content_type="text/plain")
-    from notifications.models import Notification
-    from orders.models import Order
-    from payments.models import PaymentEvent
-
     registry = CollectorRegistry()
-    orders = Gauge("shop_orders", "Orders by status", ["status"], registry=registry)
-    for row in Order.objects.values("status").annotate(n=Count("id")).order_by():
-        orders.labels(row["status"]).set(row["n"])
-    callbacks = Gauge(
-        "shop_payment_callbacks",
-        "Stored gateway callbacks by gateway and outcome",
-        ["gateway", "outcome"],
-        registry=registry,
-    )
-    for row in (
-        PaymentEvent.objects.filter(direction="in").values("gateway", "outcome").annotate(n=Count("id")).order_by()
-    ):
-        callbacks.labels(row["gateway"], row["outcome"]).set(row["n"])
-    queued = Gauge("shop_notifications_queued", "Notifications waiting to be sent", registry=registry)
-    queued.set(Notification.objects.filter(status="queued").count())
+    gauges_sample(registry)
     depth = queue_depth()
     broker_up = Gauge("shop_broker_up", "Whether the Celery broker answered this scrape", registry=registry)
     broker_up.set(depth is not None)

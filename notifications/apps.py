@@ -7,6 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
+        from core.metrics import gauges_add
+
         from .handlers import register
+        from .metrics import notification_gauges
 
         register()
+        gauges_add(notification_gauges)

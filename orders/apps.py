@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from core.metrics import gauges_add
+
+        from .metrics import order_gauges
+
+        gauges_add(order_gauges)

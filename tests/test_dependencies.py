@@ -41,13 +41,12 @@ def test_each_app_imports_only_the_apps_below_it(app):
     assert not wrong, wrong
 
 
-def test_config_wires_but_its_shared_pieces_import_no_app():
-    """`config` holds settings, urls and the Celery app; beside `core`, only the URL and metrics wiring reach
-    into apps."""
-    wiring = {"urls.py", "ops.py"}
+def test_config_wires_by_name_and_imports_no_app():
+    """`config` holds settings, urls and the Celery app: it names the apps (INSTALLED_APPS, `include("orders.urls")`)
+    and imports none but `core`; the apps bring their own URLs, metrics and event handlers."""
     wrong = {
         str(path.relative_to(ROOT)): sorted(imported_apps(path) - {"core"})
         for path in sorted((ROOT / "config").rglob("*.py"))
-        if path.name not in wiring and imported_apps(path) - {"core"}
+        if imported_apps(path) - {"core"}
     }
     assert not wrong, wrong
