@@ -1,10 +1,14 @@
 """Admin building blocks every app's admin uses, and the transition log's own pages."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from .errors import ApplicationError
+from .fsm import TransitionPermissionDenied
 from .models import TransitionLog
 
 
@@ -37,8 +41,20 @@ class ReadOnlyInlineMixin:
         return False
 
 
-def action_form_page(model_admin, request, obj, form, title):
-    """An intermediate admin page asking for a staff action's details (mark paid, refund, ship)."""
+def action_form(model_admin, request, *, obj, form, title, perform, refused, done_url) -> HttpResponse:
+    """An intermediate page asking for a staff action's details (mark paid, refund, ship). On a valid POST
+    `perform(cleaned_data)` runs the service and returns the success message; a refusal is shown with
+    `refused` (a "%(detail)s" message) and the form stays; a transition the user may not take is a 403."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = perform(form.cleaned_data)
+        except TransitionPermissionDenied as exc:
+            raise PermissionDenied from exc
+        except ApplicationError as exc:
+            model_admin.message_user(request, refused % {"detail": exc.detail}, messages.ERROR)
+        else:
+            model_admin.message_user(request, message, messages.SUCCESS)
+            return HttpResponseRedirect(done_url)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,

@@ -7,14 +7,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form_page
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
 
@@ -185,25 +185,24 @@ class ShipmentAdmin(admin.ModelAdmin):
         if not self.has_ship_permission(request):
             raise PermissionDenied
         shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=pk)
-        form = ShipForm(request.POST or None, initial={"carrier": Carrier.SANDBOX})
-        if request.method == "POST" and form.is_valid():
-            try:
-                shipment = services.shipment_ship(
-                    shipment_id=pk, actor=request.user, check_permission=True, **form.cleaned_data
-                )
-            except TransitionPermissionDenied as exc:
-                raise PermissionDenied from exc
-            except ApplicationError as exc:
-                self.message_user(request, _("Not shipped: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Shipped with %(carrier)s, tracking %(number)s.")
-                    % {"carrier": shipment.get_carrier_display(), "number": shipment.tracking_number},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:fulfillment_shipment_change", args=[pk]))
-        return action_form_page(self, request, shipment, form, _("Ship %(s)s") % {"s": shipment})
+
+        def ship(data):
+            shipped = services.shipment_ship(shipment_id=pk, actor=request.user, check_permission=True, **data)
+            return _("Shipped with %(carrier)s, tracking %(number)s.") % {
+                "carrier": shipped.get_carrier_display(),
+                "number": shipped.tracking_number,
+            }
+
+        return action_form(
+            self,
+            request,
+            obj=shipment,
+            form=ShipForm(request.POST or None, initial={"carrier": Carrier.SANDBOX}),
+            title=_("Ship %(s)s") % {"s": shipment},
+            perform=ship,
+            refused=_("Not shipped: %(detail)s"),
+            done_url=reverse("admin:fulfillment_shipment_change", args=[pk]),
+        )
 
     def _printable_one(self, request, pk):
         if not self.has_print_permission(request):

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form_page, money_display
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, money_display
 from core.errors import ApplicationError
 from orders.admin import OrderPagePart, order_page_add
 from orders.models import Order, OrderStatus
@@ -47,27 +47,21 @@ def _mark_paid_view(model_admin, request, pk):
     if not request.user.has_perm(RECONCILE):
         raise PermissionDenied
     order = get_object_or_404(Order, pk=pk)
-    form = MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.payment_mark_paid_manually(order_number=order.number, user=request.user, **form.cleaned_data)
-        except ApplicationError as exc:
-            model_admin.message_user(request, _("Not marked paid: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
-        else:
-            model_admin.message_user(
-                request,
-                _("Order %(order)s marked paid (%(ref)s).")
-                % {"order": order.number, "ref": form.cleaned_data["bank_reference"]},
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
-    return action_form_page(
+
+    def mark_paid(data):
+        services.payment_mark_paid_manually(order_number=order.number, user=request.user, **data)
+        return _("Order %(order)s marked paid (%(ref)s).") % {"order": order.number, "ref": data["bank_reference"]}
+
+    return action_form(
         model_admin,
         request,
-        order,
-        form,
-        _("Mark %(order)s paid — total %(total)s")
+        obj=order,
+        form=MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total}),
+        title=_("Mark %(order)s paid — total %(total)s")
         % {"order": order.number, "total": money_display(order.total, order.currency)},
+        perform=mark_paid,
+        refused=_("Not marked paid: %(detail)s"),
+        done_url=reverse("admin:orders_order_change", args=[pk]),
     )
 
 
@@ -179,32 +173,26 @@ class PaymentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         payment = get_object_or_404(Payment.objects.select_related("order"), pk=pk)
         remaining = payment.amount - payment.refunded_amount
-        form = RefundForm(request.POST or None, remaining=remaining, initial={"amount": remaining})
-        if request.method == "POST" and form.is_valid():
-            try:
-                refund = services.payment_refund(payment=payment, user=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                self.message_user(request, _("Not refunded: %(detail)s") % {"detail": exc.detail}, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Refund %(number)s of %(amount)s for %(payment)s: %(status)s.")
-                    % {
-                        "number": refund.number,
-                        "amount": money_display(refund.amount, payment.currency),
-                        "payment": payment.reference,
-                        "status": refund.get_status_display(),
-                    },
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[pk]))
-        return action_form_page(
+
+        def refund(data):
+            refund = services.payment_refund(payment=payment, user=request.user, **data)
+            return _("Refund %(number)s of %(amount)s for %(payment)s: %(status)s.") % {
+                "number": refund.number,
+                "amount": money_display(refund.amount, payment.currency),
+                "payment": payment.reference,
+                "status": refund.get_status_display(),
+            }
+
+        return action_form(
             self,
             request,
-            payment,
-            form,
-            _("Refund %(payment)s — up to %(remaining)s")
+            obj=payment,
+            form=RefundForm(request.POST or None, remaining=remaining, initial={"amount": remaining}),
+            title=_("Refund %(payment)s — up to %(remaining)s")
             % {"payment": payment.reference, "remaining": money_display(remaining, payment.currency)},
+            perform=refund,
+            refused=_("Not refunded: %(detail)s"),
+            done_url=reverse("admin:payments_payment_change", args=[pk]),
         )
 
     @admin.action(description=_("Mark selected payments as resolved"), permissions=["change"])

@@ -87,9 +87,22 @@ def sandbox_ledger(gateway: str, *, order_id: str = "", txn_id: str = "", refund
 
 
 class SandboxLedger:
-    """query() and refund() answered from the ledger, as the gateway's API would answer them."""
+    """create(), query() and refund() answered from the ledger, as the gateway's API would answer them."""
 
     name: str
+
+    def create(self, request: PaymentRequest) -> dict:
+        """The storefront's next step, as the gateway would give it; the sandbox remembers the payment."""
+        action = self.sandbox_action(request)
+        sandbox_record(
+            gateway=self.name,
+            reference=request.reference,
+            status="pending",
+            amount=request.amount,
+            currency=request.currency,
+            order_id=action.get("paypal_order_id", ""),
+        )
+        return action
 
     def query(self, *, reference: str, action: dict | None = None) -> Notification | None:
         tx = SandboxTransaction.objects.filter(gateway=self.name, reference=reference).first()
@@ -121,17 +134,6 @@ class SandboxAlipay(SandboxLedger, AlipayGateway):
 
     def _gateway_url(self) -> str:
         return ALIPAY_SANDBOX_URL
-
-    def create(self, request: PaymentRequest) -> dict:
-        action = super().create(request)
-        sandbox_record(
-            gateway=self.name,
-            reference=request.reference,
-            status="pending",
-            amount=request.amount,
-            currency=request.currency,
-        )
-        return action
 
     def sandbox_request(
         self,
@@ -175,6 +177,9 @@ class SandboxAlipay(SandboxLedger, AlipayGateway):
             content_type="application/x-www-form-urlencoded",
         )
 
+    def sandbox_action(self, request: PaymentRequest) -> dict:
+        return AlipayGateway.create(self, request)  # the signed pay URL, made with the sandbox app key
+
 
 class SandboxWeChatPay(SandboxLedger, WeChatPayGateway):
     def _apiv3_key(self) -> bytes:
@@ -182,18 +187,6 @@ class SandboxWeChatPay(SandboxLedger, WeChatPayGateway):
 
     def _platform(self):
         return sandbox_keys.sandbox_private_key("wechatpay_platform").public_key(), WECHATPAY_SANDBOX_SERIAL
-
-    def create(self, request: PaymentRequest) -> dict:
-        """Native pay: the storefront renders `code_url` as a QR code."""
-        sandbox_record(
-            gateway=self.name,
-            reference=request.reference,
-            status="pending",
-            amount=request.amount,
-            currency=request.currency,
-        )
-        code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}"
-        return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
 
     def sandbox_request(
         self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
@@ -254,26 +247,14 @@ class SandboxWeChatPay(SandboxLedger, WeChatPayGateway):
         }
         return SignedRequest(path="/api/v1/payments/callbacks/wechatpay/", headers=headers, body=body)
 
+    def sandbox_action(self, request: PaymentRequest) -> dict:
+        code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(9)}"
+        return {"type": "qr_code", "code_url": code_url, "out_trade_no": request.reference}
+
 
 class SandboxStripe(SandboxLedger, StripeGateway):
     def _secret(self) -> str:
         return "whsec_" + sandbox_keys.sandbox_secret("stripe_webhook", 32)
-
-    def create(self, request: PaymentRequest) -> dict:
-        """A PaymentIntent; the storefront confirms it with Stripe.js using the client secret."""
-        sandbox_record(
-            gateway=self.name,
-            reference=request.reference,
-            status="pending",
-            amount=request.amount,
-            currency=request.currency,
-        )
-        intent_id = "pi_" + secrets.token_hex(12)
-        return {
-            "type": "client_secret",
-            "payment_intent": intent_id,
-            "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-        }
 
     def sandbox_request(
         self, *, reference, amount, currency, outcome, txn_id, now, refund_id="", refund_amount=None
@@ -315,27 +296,18 @@ class SandboxStripe(SandboxLedger, StripeGateway):
             body=body,
         )
 
+    def sandbox_action(self, request: PaymentRequest) -> dict:
+        intent_id = "pi_" + secrets.token_hex(12)
+        return {
+            "type": "client_secret",
+            "payment_intent": intent_id,
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+        }
+
 
 class SandboxPayPal(SandboxLedger, PayPalGateway):
     def _public_key(self):
         return sandbox_keys.sandbox_certificate("paypal_webhook").public_key()
-
-    def create(self, request: PaymentRequest) -> dict:
-        """A PayPal order; the storefront sends the customer to its approve URL."""
-        order_id = secrets.token_hex(8).upper()
-        sandbox_record(
-            gateway=self.name,
-            reference=request.reference,
-            status="pending",
-            amount=request.amount,
-            currency=request.currency,
-            order_id=order_id,
-        )
-        return {
-            "type": "redirect",
-            "paypal_order_id": order_id,
-            "approve_url": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
-        }
 
     def capture(self, approved: Notification) -> Notification:
         tx = sandbox_ledger(self.name, order_id=resource_id(approved.gateway_txn_id))
@@ -410,6 +382,14 @@ class SandboxPayPal(SandboxLedger, PayPalGateway):
             "PAYPAL-CERT-URL": "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-sandbox",
         }
         return SignedRequest(path="/api/v1/payments/callbacks/paypal/", headers=headers, body=body)
+
+    def sandbox_action(self, request: PaymentRequest) -> dict:
+        order_id = secrets.token_hex(8).upper()
+        return {
+            "type": "redirect",
+            "paypal_order_id": order_id,
+            "approve_url": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
+        }
 
 
 SANDBOX_GATEWAYS = {g.name: g for g in (SandboxAlipay(), SandboxWeChatPay(), SandboxStripe(), SandboxPayPal())}
