@@ -118,6 +118,7 @@ def test_a_genuine_callback_with_any_byte_changed_is_never_accepted(client, pend
     position = data.draw(st.integers(0, 10**6)) % len(body)  # the signed body's length varies (times, ids)
     body[position] = (body[position] + data.draw(st.integers(1, 255))) % 256
     headers = dict(request["headers"])
+    before = Order.objects.get(number=number).status  # an earlier example may have paid it (Alipay, below)
     response = post(client, request["path"], bytes(body), headers)
     assert response.status_code != 500
     if gateway == "alipay" and response.content == b"success":
@@ -126,7 +127,7 @@ def test_a_genuine_callback_with_any_byte_changed_is_never_accepted(client, pend
         assert Order.objects.get(number=number).status in ("pending", "confirmed")
         return
     assert 400 <= response.status_code < 500, (position, response.status_code, response.content[:200])
-    assert Order.objects.get(number=number).status == "pending"
+    assert Order.objects.get(number=number).status == before  # a refused callback changes nothing
 
 
 @pytest.mark.django_db
