@@ -1,11 +1,15 @@
 """Admin building blocks every app's admin uses, and the transition log's own pages."""
 
 from django.contrib import admin, messages
-from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import GenericTabularInline, ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from .errors import ApplicationError
 from .fsm import TransitionPermissionDenied
@@ -17,7 +21,7 @@ def money_display(amount, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """Records nobody edits by hand: ledgers, logs, stored callbacks."""
 
     def has_add_permission(self, request):
@@ -41,17 +45,20 @@ class ReadOnlyInlineMixin:
         return False
 
 
-def action_form(model_admin, request, *, obj, form, title, perform, refused, done_url) -> HttpResponse:
-    """An intermediate page asking for a staff action's details (mark paid, refund, ship). On a valid POST
-    `perform(cleaned_data)` runs the service and returns the success message; a refusal is shown with
-    `refused` (a "%(detail)s" message) and the form stays; a transition the user may not take is a 403."""
+def action_form(
+    model_admin, request, *, obj, form, title, perform, refused, done_url, refused_args=None
+) -> HttpResponse:
+    """An intermediate page asking for a staff action's details (mark paid, refund, ship, cancel). On a valid
+    POST `perform(cleaned_data)` runs the service and returns the success message; a refusal is shown with
+    `refused` (a message with "%(detail)s" and any `refused_args`) and the form stays; a transition the user
+    may not take is a 403."""
     if request.method == "POST" and form.is_valid():
         try:
             message = perform(form.cleaned_data)
         except TransitionPermissionDenied as exc:
             raise PermissionDenied from exc
         except ApplicationError as exc:
-            model_admin.message_user(request, refused % {"detail": exc.detail}, messages.ERROR)
+            model_admin.message_user(request, refused % {**(refused_args or {}), "detail": exc.detail}, messages.ERROR)
         else:
             model_admin.message_user(request, message, messages.SUCCESS)
             return HttpResponseRedirect(done_url)
@@ -83,3 +90,20 @@ class TransitionLogAdmin(ReadOnlyAdmin):
     search_fields = ["=object_repr", "actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+# Django's own users and groups, in the theme's dress (its templates expect its ModelAdmin).
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass

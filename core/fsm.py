@@ -108,3 +108,66 @@ def transition_logs_batched():
     finally:
         _batch.reset(token)
     TransitionLog.objects.bulk_create(rows)
+
+
+# How the log's named actors read to staff.
+SYSTEM_ACTORS = {
+    "task:close_expired_orders": _("Scheduled: close unpaid orders"),
+    "task:query_stale_payments": _("Scheduled: ask gateways about open payments"),
+    "task:start_fulfillment": _("Automatic: send to the warehouse"),
+    "task:sweep_unfulfilled": _("Scheduled: send waiting orders to the warehouse"),
+    "task:poll_tracking": _("Scheduled: tracking update"),
+    "task:complete_orders": _("Scheduled: complete delivered orders"),
+    "task:notification_sweep": _("Scheduled: resend stalled messages"),
+    "task:notifications": _("Automatic: customer messages"),
+    "command:load_catalog": _("Catalogue import"),
+}
+ACTOR_KINDS = {
+    "gateway": _("Payment gateway %(name)s"),
+    "carrier": _("Carrier %(name)s"),
+    "api": _("Storefront %(name)s"),
+    "task": _("Automatic: %(name)s"),
+}
+# The words of the transitions' names, for every model's history.
+TRANSITION_WORDS = {
+    "place": _("Placed"),
+    "hold": _("Held for review"),
+    "release_review": _("Released from review"),
+    "mark_paid": _("Payment received"),
+    "confirm": _("Confirmed"),
+    "confirm_late": _("Confirmed after a late payment"),
+    "await_restock": _("Waiting for restock"),
+    "cancel": _("Cancelled"),
+    "close": _("Closed unpaid"),
+    "mark_failed": _("Payment failed"),
+    "mark_refunded": _("Refunded"),
+    "refund": _("Refunded"),
+    "start_processing": _("Sent to the warehouse"),
+    "ship": _("Shipped"),
+    "deliver": _("Delivered"),
+    "complete": _("Completed"),
+    "follow_shipments": _("Shipping status follows the parcels"),
+    "start_picking": _("Picking started"),
+    "pack": _("Packed"),
+}
+
+
+def actor_display(actor: str) -> str:
+    """`task:close_expired_orders` → "Scheduled: close unpaid orders"; a user's name stays as it is."""
+    if actor in SYSTEM_ACTORS:
+        return str(SYSTEM_ACTORS[actor])
+    kind, _sep, name = actor.partition(":")
+    if name and kind in ACTOR_KINDS:
+        return str(ACTOR_KINDS[kind] % {"name": name.replace("_", " ")})
+    return actor
+
+
+def change_display(model: type[models.Model], log: TransitionLog) -> str:
+    """A log row in words: "Payment received · Payment status: Pending → Paid"."""
+    field = model._meta.get_field(log.field)
+    choices = dict(field.choices or ())
+    verb = TRANSITION_WORDS.get(log.transition, log.transition.replace("_", " "))
+    source = choices.get(log.source, log.source)
+    target = choices.get(log.target, log.target)
+    change = f"{source} → {target}" if log.source else str(target)
+    return f"{verb} · {field.verbose_name}: {change}"

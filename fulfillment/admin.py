@@ -1,26 +1,29 @@
 """The warehouse works here: shipments by priority, picking lists, pick → pack → ship.
 Every step re-checks its permission on the server and runs through a service."""
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
+from orders.admin import OrderPagePart, order_page_add
 
 from . import services
 from .models import Carrier, Shipment, ShipmentAttention, ShipmentLine, ShipmentStatus, TrackingEvent
 from .picking import parcel_labels_pdf, picking_lists_pdf
+from .selectors import shipments_needing_attention
 
 
 class ShipForm(forms.Form):
@@ -33,20 +36,57 @@ class ShipForm(forms.Form):
     )
 
 
-class LineInline(ReadOnlyInlineMixin, admin.TabularInline):
+class LineInline(ReadOnlyInlineMixin, TabularInline):
     model = ShipmentLine
     fields = ["location", "sku", "name", "quantity", "weight_grams", "fragile"]
     readonly_fields = fields
 
 
-class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
+class EventInline(ReadOnlyInlineMixin, TabularInline):
     model = TrackingEvent
     fields = ["occurred_at", "status", "location", "description", "carrier_event_id"]
     readonly_fields = fields
 
 
+class OrderShipmentInline(ReadOnlyInlineMixin, TabularInline):
+    """The order page's parcels: where each is, with its carrier's tracking link and news, newest first."""
+
+    model = Shipment
+    fields = ["warehouse", "status", "carrier", "tracking", "shipped_at", "news"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = _("shipments and tracking")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("warehouse").prefetch_related("events")
+
+    @admin.display(description=_("tracking number"))
+    def tracking(self, shipment):
+        if not shipment.tracking_number:
+            return "—"
+        if shipment.tracking_url:
+            return format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', shipment.tracking_url, shipment.tracking_number
+            )
+        return shipment.tracking_number
+
+    @admin.display(description=_("tracking news"))
+    def news(self, shipment):
+        events = sorted(shipment.events.all(), key=lambda e: e.occurred_at, reverse=True)
+        if not events:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} · {} {}",
+            ((localtime(e.occurred_at).strftime("%m-%d %H:%M"), e.get_status_display(), e.location) for e in events),
+        )
+
+
+order_page_add(OrderPagePart(inlines=[OrderShipmentInline], search_fields=["=shipments__tracking_number"]))
+
+
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(ModelAdmin):
     list_display = [
         "__str__",
         "order",
@@ -241,19 +281,7 @@ class ShipmentAttentionAdmin(ShipmentAdmin):
     actions = []
 
     def get_queryset(self, request):
-        from django.conf import settings
-
-        stale = timezone.now() - timedelta(hours=settings.SHIPMENT_STALE_HOURS)
-        moving = [ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT]
-        return (
-            super()
-            .get_queryset(request)
-            .filter(
-                Q(status=ShipmentStatus.EXCEPTION)
-                | Q(status__in=moving, last_event_at__lt=stale)
-                | Q(status__in=moving, last_event_at__isnull=True, shipped_at__lt=stale)
-            )
-        )
+        return shipments_needing_attention(super().get_queryset(request))
 
 
 @admin.register(TrackingEvent)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import ReadOnlyAdmin
 
@@ -33,7 +34,7 @@ class StockItemNeedsReorderFilter(NeedsReorderFilter):
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(admin.ModelAdmin):
+class WarehouseAdmin(ModelAdmin):
     list_display = ["code", "name", "city", "priority", "is_active"]
     list_editable = ["priority", "is_active"]
     search_fields = ["code", "name", "city"]
@@ -46,7 +47,7 @@ class WarehouseAdmin(admin.ModelAdmin):
     ]
 
 
-class StockItemInline(admin.TabularInline):
+class StockItemInline(TabularInline):
     model = StockItem
     extra = 0
     can_delete = False
@@ -63,7 +64,7 @@ class StockItemInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ModelAdmin):
     list_display = ["sku", "name", "price_display", "is_active", "status", "available", "max_quantity_per_order"]
     list_filter = ["is_active", "status", ProductNeedsReorderFilter, "currency"]
     search_fields = ["=sku", "name"]
@@ -83,7 +84,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockItem)
-class StockItemAdmin(admin.ModelAdmin):
+class StockItemAdmin(ModelAdmin):
     list_display = [
         "product",
         "warehouse",
@@ -145,7 +146,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RestockAlert)
-class RestockAlertAdmin(admin.ModelAdmin):
+class RestockAlertAdmin(ModelAdmin):
     list_display = ["created_at", "stock_item", "available", "reorder_point", "reference", "acknowledged"]
     list_filter = ["acknowledged", "stock_item__warehouse"]
     list_select_related = ["stock_item__product", "stock_item__warehouse"]

@@ -1,15 +1,31 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
+from core.admin import ReadOnlyInlineMixin
 from core.errors import ApplicationError
+from orders.admin import OrderPagePart, order_page_add
 
 from . import services
 from .models import Notification
 
 
+class OrderNotificationInline(ReadOnlyInlineMixin, TabularInline):
+    """What the customer (and staff) were told about the order."""
+
+    model = Notification
+    fields = ["created_at", "event", "channel", "recipient", "status", "sent_at"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = _("messages sent")
+
+
+order_page_add(OrderPagePart(inlines=[OrderNotificationInline]))
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ModelAdmin):
     list_display = ["created_at", "event", "channel", "recipient", "order", "status", "attempts", "due_at", "sent_at"]
     list_filter = ["event", "channel", "status", "language"]
     list_select_related = ["order"]
@@ -56,7 +72,7 @@ class NotificationAdmin(admin.ModelAdmin):
                 '<p><strong>{}</strong></p><iframe srcdoc="{}" style="width:100%;height:420px;'
                 'border:1px solid #ddd"></iframe>',
                 message.subject,
-                message.html,
+                escape(str(message.html)),  # the rendered e-mail is a SafeString: escape it for the attribute
             )
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", message.text)
 

@@ -7,10 +7,13 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
+        from core.dashboard import todos_add
         from core.metrics import gauges_add
 
         from .handlers import register
         from .metrics import notification_gauges
+        from .todos import TODOS
 
         register()
         gauges_add(notification_gauges)
+        todos_add(TODOS)

@@ -9,18 +9,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR, InlineModelAdmin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import display
 
-from config.permissions import FIELD_PERMISSIONS
-from core.admin import ReadOnlyInlineMixin, TransitionLogInline, money_display
+from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
+from core.admin import ReadOnlyInlineMixin, action_form, money_display
 from core.errors import ApplicationError
-from core.fsm import TransitionPermissionDenied
 
 from . import services
 from .models import (
@@ -30,9 +31,11 @@ from .models import (
     Order,
     OrderEdit,
     OrderItem,
+    OrderStatus,
     ReviewStatus,
     StorefrontKey,
 )
+from .selectors import order_timeline
 
 # Transitions staff may take from the order page, each through its service.
 ADMIN_TRANSITIONS = {
@@ -40,6 +43,44 @@ ADMIN_TRANSITIONS = {
     "release_review": (services.order_release_review, _("Release from review")),
     "start_processing": (services.order_start_processing, _("Start processing")),
 }
+REASON_REQUIRED = {"cancel"}  # destructive: staff say why, and it stays in the timeline
+
+STATUS_COLOURS = {
+    OrderStatus.PENDING: "warning",
+    OrderStatus.CONFIRMED: "info",
+    OrderStatus.PROCESSING: "info",
+    OrderStatus.PENDING_RESTOCK: "warning",
+    OrderStatus.SHIPPED: "primary",
+    OrderStatus.DELIVERED: "success",
+    OrderStatus.COMPLETED: "success",
+    OrderStatus.CANCELLED: "danger",
+    OrderStatus.CLOSED: "danger",
+    OrderStatus.REFUNDED: "danger",
+}
+PAYMENT_COLOURS = {"pending": "warning", "paid": "success", "failed": "danger", "refunded": "danger"}
+SHIPPING_COLOURS = {
+    "unfulfilled": "",
+    "picking": "info",
+    "packed": "info",
+    "shipped": "primary",
+    "in_transit": "primary",
+    "delivered": "success",
+    "exception": "danger",
+}
+
+
+class TransitionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 def _flat(row):
@@ -54,8 +95,9 @@ class OrderPagePart:
 
     inlines: Sequence[type[InlineModelAdmin]] = ()
     actions: Sequence[Callable] = ()  # admin actions: action(model_admin, request, queryset)
-    urls: Callable[[admin.ModelAdmin], list[URLPattern]] | None = None
+    urls: Callable[[ModelAdmin], list[URLPattern]] | None = None
     links: Callable[[HttpRequest, Order], list[tuple[str, str]]] | None = None  # (url, label) on the page
+    search_fields: Sequence[str] = ()  # e.g. "=payments__reference": found from the order list's search
     permission: str = ""
 
 
@@ -66,13 +108,13 @@ def order_page_add(part: OrderPagePart) -> None:
     ORDER_PAGE_PARTS.append(part)
 
 
-class OrderItemInline(ReadOnlyInlineMixin, admin.TabularInline):
+class OrderItemInline(ReadOnlyInlineMixin, TabularInline):
     model = OrderItem
     fields = ["sku", "name", "quantity", "unit_price", "total_price"]
     readonly_fields = fields
 
 
-class OrderEditInline(ReadOnlyInlineMixin, admin.TabularInline):
+class OrderEditInline(ReadOnlyInlineMixin, TabularInline):
     model = OrderEdit
     fields = ["created_at", "field_label", "old_value", "new_value", "actor"]
     readonly_fields = fields
@@ -97,30 +139,31 @@ class OrderContactForm(forms.ModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ModelAdmin):
     list_display = [
         "number",
         "created_at",
         "customer_name",
-        "customer_email",
-        "status",
-        "payment_status",
-        "shipping_status",
-        "held",
+        "status_badge",
+        "payment_badge",
+        "shipping_badge",
         "total_display",
     ]
     list_filter = ["status", "payment_status", "shipping_status", "review_status", "shipping_method", "currency"]
     date_hierarchy = "created_at"
-    search_fields = ["=number", "customer_email", "customer_phone", "=customer_id"]
+    # Staff type what the customer says: a name (李伟), part of a number, an e-mail, a phone; tracking numbers
+    # and payment references through the related rows.
+    search_fields = ["number", "customer_name", "customer_email", "customer_phone", "=customer_id"]
+    search_help_text = _("Order number or part of it, customer name, e-mail, phone, payment reference, tracking number")
     list_per_page = 50
     show_full_result_count = False
     form = OrderContactForm
     actions = ["cancel_selected", "release_selected", "export_csv"]
     readonly_fields = [
         "number",
-        "status",
-        "payment_status",
-        "shipping_status",
+        "status_badge",
+        "payment_badge",
+        "shipping_badge",
         "review_status",
         "customer_id",
         "currency",
@@ -136,6 +179,7 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "note",
+        "timeline",
     ]
     fieldsets = [
         (
@@ -143,7 +187,7 @@ class OrderAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "number",
-                    ("status", "payment_status", "shipping_status", "review_status"),
+                    ("status_badge", "payment_badge", "shipping_badge", "review_status"),
                     ("created_at", "updated_at", "reservation_expires_at"),
                     "source",
                 ]
@@ -181,7 +225,40 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (_("Timeline"), {"fields": ["timeline"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        """The reservation's expiry matters only while the order waits for its payment."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status != OrderStatus.PENDING:
+            first = dict(fieldsets[0][1])
+            first["fields"] = [
+                tuple(f for f in row if f != "reservation_expires_at") if isinstance(row, tuple) else row
+                for row in first["fields"]
+            ]
+            fieldsets = [(fieldsets[0][0], first), *fieldsets[1:]]
+        return fieldsets
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("coupon")
+
+    @display(description=_("status"), ordering="status", label=STATUS_COLOURS)
+    def status_badge(self, order):
+        return order.status, order.get_status_display()
+
+    @display(description=_("payment"), ordering="payment_status", label=PAYMENT_COLOURS)
+    def payment_badge(self, order):
+        return order.payment_status, order.get_payment_status_display()
+
+    @display(description=_("shipping"), ordering="shipping_status", label=SHIPPING_COLOURS)
+    def shipping_badge(self, order):
+        return order.shipping_status, order.get_shipping_status_display()
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, order):
+        """Every state change and staff comment, oldest first, in words."""
+        return render_to_string("admin/orders/order/timeline.html", {"entries": order_timeline(order=order)})
 
     def has_add_permission(self, request):
         return False  # orders come from the storefront API
@@ -190,9 +267,12 @@ class OrderAdmin(admin.ModelAdmin):
     def _parts(self, request):
         return [p for p in ORDER_PAGE_PARTS if not p.permission or request.user.has_perm(p.permission)]
 
+    def get_search_fields(self, request):
+        return [*self.search_fields, *(f for part in ORDER_PAGE_PARTS for f in part.search_fields)]
+
     def get_inlines(self, request, obj):
         contributed = [inline for part in ORDER_PAGE_PARTS for inline in part.inlines]
-        return [OrderItemInline, *contributed, OrderEditInline, TransitionLogInline]
+        return [OrderItemInline, *contributed, OrderEditInline]
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -261,6 +341,7 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="orders_order_transition",
             ),
+            path("<int:pk>/comment/", self.admin_site.admin_view(self.comment_view), name="orders_order_comment"),
             *(url for part in ORDER_PAGE_PARTS if part.urls for url in part.urls(self)),
             *super().get_urls(),
         ]
@@ -284,37 +365,54 @@ class OrderAdmin(admin.ModelAdmin):
             ]
             extra_context["links"] = [
                 link for part in self._parts(request) if part.links for link in part.links(request, order)
-            ]
+            ] + [(reverse("admin:orders_order_comment", args=[order.pk]), _("Add comment"))]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def transition_view(self, request, pk, name):
-        return require_POST(self._transition)(request, pk, name)
-
-    def _transition(self, request, pk, name):
+        """A confirmation page (GET) for a transition, with its reason (required to cancel); POST takes it."""
         order = get_object_or_404(Order, pk=pk)
         if name not in ADMIN_TRANSITIONS or not self.has_view_permission(request, order):
             raise PermissionDenied
         service, label = ADMIN_TRANSITIONS[name]
-        try:
-            service(
-                number=order.number, actor=request.user, reason=request.POST.get("reason", ""), check_permission=True
-            )
-        except TransitionPermissionDenied as exc:
-            raise PermissionDenied from exc
-        except ApplicationError as exc:
-            self.message_user(
-                request,
-                _("%(action)s refused for %(order)s: %(detail)s")
-                % {"action": label, "order": order.number, "detail": exc.detail},
-                messages.ERROR,
-            )
-        else:
-            self.message_user(
-                request,
-                _("%(action)s: done for %(order)s.") % {"action": label, "order": order.number},
-                messages.SUCCESS,
-            )
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[pk]))
+        if not request.user.has_perm(f"orders.{TRANSITION_PERMISSIONS['orders.order'][name]}"):
+            raise PermissionDenied  # checked first: a hand-built request learns nothing more
+
+        def take(data):
+            service(number=order.number, actor=request.user, reason=data["reason"], check_permission=True)
+            return _("%(action)s: done for %(order)s.") % {"action": label, "order": order.number}
+
+        return action_form(
+            self,
+            request,
+            obj=order,
+            form=TransitionForm(request.POST or None, reason_required=name in REASON_REQUIRED),
+            title=_("%(action)s — %(order)s") % {"action": label, "order": order.number},
+            perform=take,
+            refused=_("%(action)s refused for %(order)s: %(detail)s"),
+            refused_args={"action": label, "order": order.number},
+            done_url=reverse("admin:orders_order_change", args=[pk]),
+        )
+
+    def comment_view(self, request, pk):
+        """Any staff member who can see the order may leave an internal note on it."""
+        order = get_object_or_404(Order, pk=pk)
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+
+        def comment(data):
+            services.order_comment_add(number=order.number, text=data["text"], actor=request.user)
+            return _("Comment added to %(order)s.") % {"order": order.number}
+
+        return action_form(
+            self,
+            request,
+            obj=order,
+            form=CommentForm(request.POST or None),
+            title=_("Comment on %(order)s") % {"order": order.number},
+            perform=comment,
+            refused=_("Refused: %(detail)s"),
+            done_url=reverse("admin:orders_order_change", args=[pk]),
+        )
 
     # --- bulk actions -------------------------------------------------------------------------
     def _bulk(self, request, queryset, service, label):
@@ -386,7 +484,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ModelAdmin):
     list_display = [
         "code",
         "kind",
@@ -408,7 +506,7 @@ class CouponAdmin(admin.ModelAdmin):
 
 
 @admin.register(BlockedCustomer)
-class BlockedCustomerAdmin(admin.ModelAdmin):
+class BlockedCustomerAdmin(ModelAdmin):
     list_display = ["identifier", "reason", "created_at"]
     search_fields = ["identifier"]
 
@@ -420,7 +518,7 @@ class BlockedCustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(ModelAdmin):
     list_display = ["key", "client", "order_number", "response_status", "created_at"]
     list_select_related = ["client"]
     search_fields = ["=key", "=order_number"]
@@ -437,7 +535,7 @@ admin.site.unregister(APIKey)  # the library's own model is unused: storefront k
 
 
 @admin.register(StorefrontKey)
-class StorefrontKeyAdmin(APIKeyModelAdmin):
+class StorefrontKeyAdmin(APIKeyModelAdmin, ModelAdmin):
     """Keys are shown once, when made; staff revoke a key (for good) or rotate it (revoke + a new key)."""
 
     list_display = ["prefix", "name", "client", "created", "expiry_date", "_has_expired", "revoked"]

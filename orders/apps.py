@@ -7,8 +7,11 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
+        from core.dashboard import todos_add
         from core.metrics import gauges_add
 
         from .metrics import order_gauges
+        from .todos import TODOS
 
         gauges_add(order_gauges)
+        todos_add(TODOS)

@@ -48,6 +48,11 @@ class ShippingStatus(models.TextChoices):
     EXCEPTION = "exception", _("Exception")
 
 
+class ShippingMethod(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    EXPRESS = "express", _("Express")
+
+
 class ReviewStatus(models.TextChoices):
     CLEAR = "clear", _("Not held")
     HELD = "held", _("Held for review")
@@ -131,11 +136,14 @@ class Order(FSMModelMixin, models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20)
     country = models.CharField(_("country"), max_length=2)
 
-    shipping_method = models.CharField(_("shipping method"), max_length=20, default="standard")
+    shipping_method = models.CharField(
+        _("shipping method"), max_length=20, default=ShippingMethod.STANDARD, choices=ShippingMethod.choices
+    )
     language = models.CharField(
         _("language"),
         max_length=10,
         default=settings.CUSTOMER_DEFAULT_LANGUAGE,
+        choices=settings.LANGUAGES,
         help_text=_("The language of the customer's messages."),
     )
     currency = models.CharField(_("currency"), max_length=3)
@@ -262,6 +270,26 @@ class Order(FSMModelMixin, models.Model):
     @property
     def is_held(self) -> bool:
         return self.review_status == ReviewStatus.HELD
+
+
+class OrderComment(models.Model):
+    """A staff member's internal note on an order (never shown to the customer)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="comments", verbose_name=_("order"))
+    text = models.TextField(_("comment"), max_length=2000)
+    actor = models.CharField(_("by"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self):
+        return f"{self.order_id}: {self.text[:40]}"
 
 
 class OrderEdit(models.Model):

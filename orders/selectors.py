@@ -1,6 +1,7 @@
 """Storefront reads. Every one is scoped to the storefront (client) asking: another's orders do not exist for it."""
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -24,3 +25,31 @@ def order_get(*, client: AbstractBaseUser, number: str, detail: bool = True) -> 
     """The storefront's order NUMBER, or 404 `not_found` (also when another storefront placed it)."""
     qs = order_detail_queryset() if detail else Order.objects.only("pk", "number", "client_id")
     return get_object_or_404(qs, client=client, number=number)
+
+
+def order_timeline(*, order: Order) -> list[dict]:
+    """The order page's timeline: every state change of the order and every staff comment, oldest first,
+    in words (two queries, whatever the order's age)."""
+    from core.fsm import actor_display, change_display
+    from core.models import TransitionLog
+
+    from .models import OrderComment
+
+    logs = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk)
+    ).order_by("created_at", "id")
+    entries = [
+        {
+            "time": log.created_at,
+            "who": actor_display(log.actor),
+            "what": change_display(Order, log),
+            "note": log.reason,
+            "kind": "change",
+        }
+        for log in logs
+    ]
+    entries += [
+        {"time": c.created_at, "who": actor_display(c.actor), "what": "", "note": c.text, "kind": "comment"}
+        for c in OrderComment.objects.filter(order=order)
+    ]
+    return sorted(entries, key=lambda e: e["time"])

@@ -33,6 +33,7 @@ from .models import (
     Coupon,
     IdempotencyKey,
     Order,
+    OrderComment,
     OrderEdit,
     OrderItem,
     OrderStatus,
@@ -589,3 +590,13 @@ def storefront_key_rotate(*, key: StorefrontKey, actor: Actor) -> tuple[Storefro
 def _key_replace(*, client, name: str) -> tuple[StorefrontKey, str]:
     StorefrontKey.objects.filter(client=client, revoked=False).update(revoked=True)
     return StorefrontKey.objects.create_key(client=client, name=name[:50])
+
+
+def order_comment_add(*, number: str, text: str, actor: Actor) -> OrderComment:
+    """A staff member's internal note on an order; who and when are kept, and it shows in the timeline."""
+    text = text.strip()
+    if not text:
+        raise OrderValidationError(_("Write the comment first."))
+    label, user = actor_parts(actor)
+    order = Order.objects.only("pk").get(number=number)
+    return OrderComment.objects.create(order=order, text=text[:2000], actor=label[:150], user=user)

@@ -5,33 +5,63 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, money_display
 from core.errors import ApplicationError
 from orders.admin import OrderPagePart, order_page_add
-from orders.models import Order, OrderStatus
+from orders.models import Order
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
-from .models import Payment, PaymentAttention, PaymentEvent, Refund
+from .models import Payment, PaymentAttention, PaymentEvent, PaymentStatus, Refund
+from .selectors import late_payments, payments_needing_attention
 
 
-class PaymentInline(ReadOnlyInlineMixin, admin.TabularInline):
+class PaymentInline(ReadOnlyInlineMixin, TabularInline):
     model = Payment
-    fields = ["reference", "gateway", "amount", "currency", "status", "refunded_amount", "paid_at", "attention"]
+    fields = ["reference", "gateway", "bank_reference", "amount_display", "status", "refunds", "paid_at", "attention"]
     readonly_fields = fields
     show_change_link = True
+    verbose_name_plural = _("payments")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("refunds")
+
+    @admin.display(description=_("gateway or bank reference"))
+    def bank_reference(self, payment):
+        return payment.gateway_txn_id or "—"
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, payment):
+        return money_display(payment.amount, payment.currency)
+
+    @admin.display(description=_("refunds"))
+    def refunds(self, payment):
+        rows = [
+            f"{r.number} {money_display(r.amount, payment.currency)} ({r.get_status_display()})"
+            for r in payment.refunds.all()
+        ]
+        return "; ".join(rows) or "—"
 
 
 def _mark_paid_links(request, order):
     if not services.payment_can_mark_paid(order=order):
         return []
     return [(reverse("admin:orders_order_mark_paid", args=[order.pk]), _("Mark paid (manual reconciliation)"))]
+
+
+def _refund_links(request, order):
+    """Refund from the order page: one link per paid payment with something left to refund."""
+    return [
+        (reverse("admin:payments_payment_refund", args=[p.pk]), _("Refund %(payment)s") % {"payment": p.reference})
+        for p in order.payments.filter(status=PaymentStatus.PAID)
+        if p.amount > p.refunded_amount
+    ]
 
 
 @admin.action(description=_("Mark paid (manual reconciliation)"))
@@ -73,19 +103,25 @@ def _mark_paid_urls(model_admin):
 RECONCILE = "payments.reconcile_payment"
 
 # The order page shows its payments; finance reconciles by hand from it.
-order_page_add(OrderPagePart(inlines=[PaymentInline]))
+order_page_add(
+    OrderPagePart(
+        inlines=[PaymentInline],
+        search_fields=["=payments__reference", "=payments__gateway_txn_id"],
+    )
+)
+order_page_add(OrderPagePart(links=_refund_links, permission="payments.refund_payment"))
 order_page_add(
     OrderPagePart(actions=[mark_paid_action], urls=_mark_paid_urls, links=_mark_paid_links, permission=RECONCILE)
 )
 
 
-class RefundInline(ReadOnlyInlineMixin, admin.TabularInline):
+class RefundInline(ReadOnlyInlineMixin, TabularInline):
     model = Refund
     fields = ["created_at", "number", "amount", "status", "reason", "gateway_refund_id", "error", "actor"]
     readonly_fields = fields
 
 
-class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
+class EventInline(ReadOnlyInlineMixin, TabularInline):
     model = PaymentEvent
     fk_name = "payment"
     fields = ["received_at", "direction", "kind", "event_type", "signature_valid", "outcome", "error", "actor"]
@@ -108,7 +144,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ModelAdmin):
     list_display = [
         "reference",
         "order",
@@ -202,6 +238,17 @@ class PaymentAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)d payment(s) resolved.") % {"count": queryset.count()}, messages.SUCCESS)
 
 
+class LateFilter(admin.SimpleListFilter):
+    title = _("paid late")
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Paid after the reservation ran out"))]
+
+    def queryset(self, request, queryset):
+        return late_payments(queryset) if self.value() == "yes" else queryset
+
+
 @admin.register(PaymentAttention)
 class PaymentAttentionAdmin(PaymentAdmin):
     """Amount mismatches, late payments and orders paid but awaiting restock."""
@@ -216,14 +263,10 @@ class PaymentAttentionAdmin(PaymentAdmin):
         "attention",
         "updated_at",
     ]
-    list_filter = ["gateway", "status"]
+    list_filter = [LateFilter, "gateway", "status"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(~Q(attention="") | Q(order__status=OrderStatus.PENDING_RESTOCK, status="paid"))
-        )
+        return payments_needing_attention(super().get_queryset(request))
 
     @admin.display(description=_("order status"), ordering="order__status")
     def order_status(self, payment):

@@ -71,7 +71,7 @@ def try_transition(client, world, model: str, name: str) -> bool:
         ]()
         field = "review_status" if name == "release_review" else "status"
         before = getattr(order, field)
-        client.post(reverse("admin:orders_order_transition", args=[order.pk, name]))
+        client.post(reverse("admin:orders_order_transition", args=[order.pk, name]), {"reason": "staff access test"})
         return getattr(Order.objects.get(pk=order.pk), field) != before
     if model == "notifications.notification":
         world.pending()

@@ -20,6 +20,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "unfold",  # the admin's theme: before django.contrib.admin, whose templates it overrides
+    "unfold.contrib.filters",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -283,3 +285,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The admin (django-unfold): home is each staff group's to-do list; "View site" opens the API docs.
+UNFOLD = {
+    "SITE_TITLE": _("Shop back office"),
+    "SITE_HEADER": _("Shop back office"),
+    "SITE_URL": "/api/docs/",
+    "SITE_SYMBOL": "storefront",
+    "DASHBOARD_CALLBACK": "core.dashboard.dashboard_callback",
+    "SHOW_LANGUAGES": False,
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}

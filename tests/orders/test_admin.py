@@ -133,12 +133,17 @@ def test_unknown_transition_names_are_refused(client, orders):
 def test_cancel_from_the_order_page_is_logged_with_the_user(client, orders):
     order = Order.objects.get(number=orders[0])
     user = login(client, "Customer service")
-    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]), follow=True)
+    url = reverse("admin:orders_order_transition", args=[order.pk, "cancel"])
+    assert "reason" in client.get(url).content.decode()  # a confirmation page first
+    refused = client.post(url, {"reason": "  "}, follow=True)  # cancelling needs a reason
+    order.refresh_from_db()
+    assert order.status == "pending" and "This field is required" in refused.content.decode()
+    response = client.post(url, {"reason": "Customer called: ordered twice"}, follow=True)
     assert "done" in response.content.decode()
     order.refresh_from_db()
     assert order.status == "cancelled"
     log = TransitionLog.objects.get(object_repr=order.number, target="cancelled")
-    assert (log.actor, log.user) == (user.username, user)
+    assert (log.actor, log.user, log.reason) == (user.username, user, "Customer called: ordered twice")
     assert StockItem.objects.get().reserved == 4
 
 
@@ -148,7 +153,8 @@ def test_illegal_transition_shows_an_error_and_changes_nothing(client, orders):
     transition_apply(order, "confirm", actor="task:test")
     order.save()
     login(client, "Customer service")
-    response = client.post(reverse("admin:orders_order_transition", args=[order.pk, "cancel"]), follow=True)
+    url = reverse("admin:orders_order_transition", args=[order.pk, "cancel"])
+    response = client.post(url, {"reason": "asked by the customer"}, follow=True)
     assert "refused" in response.content.decode()
     order.refresh_from_db()
     assert order.status == "confirmed"
@@ -204,3 +210,17 @@ def test_needs_reorder_filter(client, product):
     assert "LOW" in page and "SKU-001" not in page
     page = client.get(reverse("admin:inventory_product_changelist"), {"needs_reorder": "no"}).content.decode()
     assert "SKU-001" in page and "LOW" not in page
+
+
+@pytest.mark.django_db
+def test_staff_comment_shows_in_the_timeline_with_who_wrote_it(client, orders):
+    order = Order.objects.get(number=orders[0])
+    user = login(client, "Warehouse")
+    url = reverse("admin:orders_order_comment", args=[order.pk])
+    client.post(url, {"text": "   "})
+    assert not order.comments.exists()
+    client.post(url, {"text": "顾客要求周末送货"})
+    comment = order.comments.get()
+    assert (comment.actor, comment.user, comment.text) == (user.username, user, "顾客要求周末送货")
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "顾客要求周末送货" in page and "Placed" in page  # the timeline: the placement in words, then the note

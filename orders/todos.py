@@ -1,0 +1,32 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from core.dashboard import CUSTOMER_SERVICE, WAREHOUSE, ToDo
+
+from .models import Order, OrderStatus, ReviewStatus, ShippingStatus
+
+
+def _orders(query: str):
+    return lambda: reverse("admin:orders_order_changelist") + query
+
+
+TODOS = [
+    ToDo(
+        CUSTOMER_SERVICE,
+        _("Orders held for review"),
+        lambda: Order.objects.filter(review_status=ReviewStatus.HELD).count(),
+        _orders("?review_status__exact=held"),
+    ),
+    ToDo(
+        CUSTOMER_SERVICE,
+        _("Orders with a delivery problem"),
+        lambda: Order.objects.filter(shipping_status=ShippingStatus.EXCEPTION).count(),
+        _orders("?shipping_status__exact=exception"),
+    ),
+    ToDo(
+        WAREHOUSE,
+        _("Back-orders waiting for stock"),
+        lambda: Order.objects.filter(status=OrderStatus.PENDING_RESTOCK).count(),
+        _orders("?status__exact=pending_restock"),
+    ),
+]
