@@ -46,7 +46,7 @@ class ReadOnlyInlineMixin:
 
 
 def action_form(
-    model_admin, request, *, obj, form, title, perform, refused, done_url, refused_args=None
+    model_admin, request, *, obj, form, title, perform, refused, done_url, refused_args=None, details=()
 ) -> HttpResponse:
     """An intermediate page asking for a staff action's details (mark paid, refund, ship, cancel). On a valid
     POST `perform(cleaned_data)` runs the service and returns the success message; a refusal is shown with
@@ -68,6 +68,8 @@ def action_form(
         "form": form,
         "object": obj,
         "opts": model_admin.model._meta,
+        "object_opts": obj._meta.concrete_model._meta,  # breadcrumbs lead to the object's own page
+        "details": details,  # (label, value) rows shown above the form
     }
     return TemplateResponse(request, "admin/action_form.html", context)
 

@@ -1,21 +1,25 @@
 """The warehouse works here: shipments by priority, picking lists, pick → pack → ship.
 Every step re-checks its permission on the server and runs through a service."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action, display
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, money_display
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
 from orders.admin import OrderPagePart, order_page_add
@@ -85,29 +89,59 @@ class OrderShipmentInline(ReadOnlyInlineMixin, TabularInline):
 order_page_add(OrderPagePart(inlines=[OrderShipmentInline], search_fields=["=shipments__tracking_number"]))
 
 
+SHIPMENT_COLOURS = {
+    ShipmentStatus.PENDING: "warning",
+    ShipmentStatus.PICKING: "info",
+    ShipmentStatus.PACKED: "info",
+    ShipmentStatus.SHIPPED: "primary",
+    ShipmentStatus.IN_TRANSIT: "primary",
+    ShipmentStatus.DELIVERED: "success",
+    ShipmentStatus.EXCEPTION: "danger",
+    ShipmentStatus.CANCELLED: "danger",
+}
+NEXT_STEP = {ShipmentStatus.PENDING: "start_picking", ShipmentStatus.PICKING: "pack", ShipmentStatus.PACKED: "ship"}
+
+
+def _shipment_details(shipment) -> list[tuple[str, str]]:
+    """What the packer checks before the parcel goes: where to, how heavy, how many lines."""
+    order = shipment.order
+    lines = list(shipment.lines.all())
+    grams = sum(line.weight_grams * line.quantity for line in lines)
+    address = " ".join(p for p in (order.province, order.city, order.street, order.postal_code) if p)
+    return [
+        (_("Recipient"), f"{order.customer_name} · {order.customer_phone}"),
+        (_("Address"), address),
+        (_("Lines"), str(len(lines))),
+        (_("Weight"), _("%(kg).2f kg") % {"kg": grams / 1000}),
+        (_("Shipping method"), order.get_shipping_method_display()),
+    ]
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(ModelAdmin):
     list_display = [
         "__str__",
         "order",
         "warehouse",
-        "status",
-        "priority",
+        "status_badge",
+        "priority_display",
         "line_count",
         "carrier",
         "tracking_number",
         "created_at",
     ]
+    actions_row = ["next_step"]
     list_filter = ["status", "warehouse", "carrier"]
     list_select_related = ["order", "warehouse"]
-    search_fields = ["=order__number", "=tracking_number"]
+    search_fields = ["=order__number", "=tracking_number"]  # what a scanner types
+    search_help_text = _("Scan or type an order number or a tracking number")
     ordering = ["-priority", "created_at"]
     show_full_result_count = False
     readonly_fields = [
         "order",
         "warehouse",
-        "status",
-        "priority",
+        "status_badge",
+        "priority_display",
         "carrier",
         "tracking_number",
         "tracking_url",
@@ -120,6 +154,7 @@ class ShipmentAdmin(ModelAdmin):
         "label",
         "created_at",
     ]
+    exclude = ["status", "priority"]  # shown as the badge and the readable priority; never edited by hand
     inlines = [LineInline, EventInline, TransitionLogInline]
     actions = ["start_picking", "pack", "print_picking_lists", "print_labels"]
 
@@ -129,6 +164,56 @@ class ShipmentAdmin(ModelAdmin):
     @admin.display(description=_("lines"), ordering="n_lines")
     def line_count(self, shipment):
         return shipment.n_lines
+
+    @display(description=_("status"), ordering="status", label=SHIPMENT_COLOURS)
+    def status_badge(self, shipment):
+        return shipment.status, shipment.get_status_display()
+
+    @admin.display(description=_("priority"), ordering="-priority")
+    def priority_display(self, shipment):
+        """Why it comes first: express, the order's value, how long it has waited."""
+        order = shipment.order
+        hours = int((timezone.now() - order.created_at).total_seconds() // 3600)
+        return _("%(method)s · %(total)s · waiting %(hours)d h") % {
+            "method": order.get_shipping_method_display(),
+            "total": money_display(order.total, order.currency),
+            "hours": hours,
+        }
+
+    # --- the warehouse's next step, from the shipment page or its row --------------------------
+    def _next_step(self, shipment):
+        return NEXT_STEP.get(shipment.status)
+
+    @action(description=_("Next step"), url_path="next-step", permissions=["pick"])
+    def next_step(self, request, object_id):
+        shipment = get_object_or_404(Shipment, pk=object_id)
+        step = self._next_step(shipment)
+        if step is None:
+            self.message_user(request, _("Nothing to do for %(s)s now.") % {"s": shipment}, messages.INFO)
+            return HttpResponseRedirect(reverse("admin:fulfillment_shipment_changelist"))
+        return HttpResponseRedirect(reverse(f"admin:fulfillment_shipment_{step}", args=[shipment.pk]))
+
+    def step_view(self, request, pk, service, label, permission):
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        shipment = get_object_or_404(Shipment.objects.select_related("order", "warehouse"), pk=pk)
+
+        def take(data):
+            done = service(shipment_id=pk, actor=request.user, check_permission=True)
+            return _("%(action)s: %(s)s.") % {"action": label, "s": done}
+
+        return action_form(
+            self,
+            request,
+            obj=shipment,
+            form=forms.Form(request.POST or None),
+            title=_("%(action)s — %(s)s") % {"action": label, "s": shipment},
+            perform=take,
+            refused=_("%(action)s refused for %(s)s: %(detail)s"),
+            refused_args={"action": label, "s": shipment},
+            done_url=reverse("admin:fulfillment_shipment_change", args=[pk]),
+            details=_shipment_details(shipment),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -194,11 +279,36 @@ class ShipmentAdmin(ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+        info = f"{self.opts.app_label}_{self.opts.model_name}"  # the attention list has its own names
         return [
-            path("<int:pk>/ship/", view(self.ship_view), name="fulfillment_shipment_ship"),
-            path("<int:pk>/picking-list/", view(self.picking_list_view), name="fulfillment_shipment_picking_list"),
-            path("<int:pk>/picking-list.pdf", view(self.picking_pdf_view), name="fulfillment_shipment_picking_pdf"),
-            path("<int:pk>/label.pdf", view(self.label_pdf_view), name="fulfillment_shipment_label_pdf"),
+            path("<int:pk>/ship/", view(self.ship_view), name=f"{info}_ship"),
+            path(
+                "<int:pk>/start-picking/",
+                view(
+                    partial(
+                        self.step_view,
+                        service=services.shipment_start_picking,
+                        label=_("Start picking"),
+                        permission="fulfillment.pick_shipment",
+                    )
+                ),
+                name=f"{info}_start_picking",
+            ),
+            path(
+                "<int:pk>/pack/",
+                view(
+                    partial(
+                        self.step_view,
+                        service=services.shipment_pack,
+                        label=_("Mark packed"),
+                        permission="fulfillment.pick_shipment",
+                    )
+                ),
+                name=f"{info}_pack",
+            ),
+            path("<int:pk>/picking-list/", view(self.picking_list_view), name=f"{info}_picking_list"),
+            path("<int:pk>/picking-list.pdf", view(self.picking_pdf_view), name=f"{info}_picking_pdf"),
+            path("<int:pk>/label.pdf", view(self.label_pdf_view), name=f"{info}_label_pdf"),
             *super().get_urls(),
         ]
 
@@ -214,8 +324,13 @@ class ShipmentAdmin(ModelAdmin):
             else []
         )
         shipment = self.get_object(request, object_id)
+        pickable = shipment is not None and shipment.status in (ShipmentStatus.PENDING, ShipmentStatus.PICKING)
+        if pickable and self.has_pick_permission(request):
+            step = self._next_step(shipment)
+            label = _("Start picking") if step == "start_picking" else _("Mark packed")
+            links.insert(0, (reverse(f"admin:fulfillment_shipment_{step}", args=[object_id]), label))
         if shipment is not None and shipment.status == ShipmentStatus.PACKED and self.has_ship_permission(request):
-            links.append((reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
+            links.insert(0, (reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
         if shipment is not None and shipment.tracking_number and printer:
             links.append((reverse("admin:fulfillment_shipment_label_pdf", args=[object_id]), _("Parcel label PDF")))
         extra_context["links"] = links
@@ -224,7 +339,7 @@ class ShipmentAdmin(ModelAdmin):
     def ship_view(self, request, pk):
         if not self.has_ship_permission(request):
             raise PermissionDenied
-        shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=pk)
+        shipment = get_object_or_404(Shipment.objects.select_related("order", "warehouse"), pk=pk)
 
         def ship(data):
             shipped = services.shipment_ship(shipment_id=pk, actor=request.user, check_permission=True, **data)
@@ -237,11 +352,14 @@ class ShipmentAdmin(ModelAdmin):
             self,
             request,
             obj=shipment,
-            form=ShipForm(request.POST or None, initial={"carrier": Carrier.SANDBOX}),
+            form=ShipForm(
+                request.POST or None, initial={"carrier": shipment.warehouse.usual_carrier or Carrier.SANDBOX}
+            ),
             title=_("Ship %(s)s") % {"s": shipment},
             perform=ship,
             refused=_("Not shipped: %(detail)s"),
             done_url=reverse("admin:fulfillment_shipment_change", args=[pk]),
+            details=_shipment_details(shipment),
         )
 
     def _printable_one(self, request, pk):

@@ -39,7 +39,7 @@ class WarehouseAdmin(ModelAdmin):
     list_editable = ["priority", "is_active"]
     search_fields = ["code", "name", "city"]
     fieldsets = [
-        (None, {"fields": ["code", "name", "priority", "is_active"]}),
+        (None, {"fields": ["code", "name", "priority", "is_active", "usual_carrier"]}),
         (
             _("Ships from (sender on electronic waybills)"),
             {"fields": ["contact_name", "phone", "province", "city", "street"]},

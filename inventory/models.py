@@ -16,6 +16,12 @@ class Warehouse(models.Model):
     province = models.CharField(_("province"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     street = models.CharField(_("street"), max_length=255, blank=True)
+    usual_carrier = models.CharField(
+        _("usual carrier"),
+        max_length=20,
+        blank=True,
+        help_text=_("Offered first when shipping from here (sf, zto, yto or sandbox)."),
+    )
 
     class Meta:
         ordering = ["priority", "code"]

@@ -193,7 +193,11 @@ class PaymentAdmin(ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/refund/", self.admin_site.admin_view(self.refund_view), name="payments_payment_refund"),
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_refund",  # the attention list has its own
+            ),
             *super().get_urls(),
         ]
 
