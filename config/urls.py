@@ -8,6 +8,7 @@ from config.ops import healthz, metrics
 admin.site.site_header = _("Shop back office")
 admin.site.site_title = _("Shop back office")
 admin.site.index_title = _("Orders, stock and payments")
+admin.site.site_url = "/api/docs/"  # "View site": the storefront API's documentation
 
 # Each app's storefront, gateway and carrier endpoints, under one versioned prefix.
 api_v1 = [path("", include(f"{app}.urls")) for app in ("inventory", "orders", "payments", "fulfillment")]

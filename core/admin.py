@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import GenericTabularInline, ModelAdmin
@@ -14,6 +15,11 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from .errors import ApplicationError
 from .fsm import TransitionPermissionDenied
 from .models import TransitionLog
+
+
+def badge(text, colour: str = "") -> str:
+    """A status as a coloured label (the theme's), in words: the same on list and object pages."""
+    return render_to_string("unfold/helpers/label.html", {"text": text, "variant": colour})
 
 
 def money_display(amount, currency: str) -> str:

@@ -17,9 +17,9 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.decorators import action, display
+from unfold.decorators import action
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, money_display
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, badge, money_display
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
 from orders.admin import OrderPagePart, order_page_add
@@ -165,9 +165,9 @@ class ShipmentAdmin(ModelAdmin):
     def line_count(self, shipment):
         return shipment.n_lines
 
-    @display(description=_("status"), ordering="status", label=SHIPMENT_COLOURS)
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, shipment):
-        return shipment.status, shipment.get_status_display()
+        return badge(shipment.get_status_display(), SHIPMENT_COLOURS.get(shipment.status, ""))
 
     @admin.display(description=_("priority"), ordering="-priority")
     def priority_display(self, shipment):

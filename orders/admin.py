@@ -11,16 +11,14 @@ from django.contrib.admin.options import IS_POPUP_VAR, InlineModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.decorators import display
 
 from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
-from core.admin import ReadOnlyInlineMixin, action_form, money_display
+from core.admin import ReadOnlyInlineMixin, action_form, badge, money_display
 from core.errors import ApplicationError
 
 from . import services
@@ -179,8 +177,8 @@ class OrderAdmin(ModelAdmin):
         "created_at",
         "updated_at",
         "note",
-        "timeline",
     ]
+    change_form_after_template = "admin/orders/order/timeline.html"  # below the items, payments, parcels
     fieldsets = [
         (
             None,
@@ -225,7 +223,6 @@ class OrderAdmin(ModelAdmin):
                 ]
             },
         ),
-        (_("Timeline"), {"fields": ["timeline"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -243,22 +240,17 @@ class OrderAdmin(ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("coupon")
 
-    @display(description=_("status"), ordering="status", label=STATUS_COLOURS)
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, order):
-        return order.status, order.get_status_display()
+        return badge(order.get_status_display(), STATUS_COLOURS.get(order.status, ""))
 
-    @display(description=_("payment"), ordering="payment_status", label=PAYMENT_COLOURS)
+    @admin.display(description=_("payment"), ordering="payment_status")
     def payment_badge(self, order):
-        return order.payment_status, order.get_payment_status_display()
+        return badge(order.get_payment_status_display(), PAYMENT_COLOURS.get(order.payment_status, ""))
 
-    @display(description=_("shipping"), ordering="shipping_status", label=SHIPPING_COLOURS)
+    @admin.display(description=_("shipping"), ordering="shipping_status")
     def shipping_badge(self, order):
-        return order.shipping_status, order.get_shipping_status_display()
-
-    @admin.display(description=_("timeline"))
-    def timeline(self, order):
-        """Every state change and staff comment, oldest first, in words."""
-        return render_to_string("admin/orders/order/timeline.html", {"entries": order_timeline(order=order)})
+        return badge(order.get_shipping_status_display(), SHIPPING_COLOURS.get(order.shipping_status, ""))
 
     def has_add_permission(self, request):
         return False  # orders come from the storefront API
@@ -363,6 +355,7 @@ class OrderAdmin(ModelAdmin):
                 (reverse("admin:orders_order_transition", args=[order.pk, name]), label)
                 for name, label in self.available_transitions(request, order)
             ]
+            extra_context["timeline"] = order_timeline(order=order)
             extra_context["links"] = [
                 link for part in self._parts(request) if part.links for link in part.links(request, order)
             ] + [(reverse("admin:orders_order_comment", args=[order.pk]), _("Add comment"))]

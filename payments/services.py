@@ -101,7 +101,7 @@ def payment_start(*, order_number: str, gateway: str, actor: Actor) -> Payment:
 def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor) -> tuple[str, str]:
     if payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         return Outcome.DUPLICATE, "already paid"
-    reason = f"{payment.gateway} {n.event_type}".strip()
+    reason = f"{payment.get_gateway_display()}: {n.event_type}"
     transition_apply(payment, "mark_paid", actor=actor, reason=reason)
     if n.gateway_txn_id and not payment.gateway_txn_id:
         payment.gateway_txn_id = n.gateway_txn_id

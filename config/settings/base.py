@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -157,7 +158,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop back office API",
-    "DESCRIPTION": "Storefront, gateway-callback and operations API (contract v1.1).",
+    "DESCRIPTION": "Storefront, gateway-callback and operations API (contract v1.1). Staff work in the "
+    "[back office](/admin/).",
     "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
