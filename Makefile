@@ -26,6 +26,7 @@ run: install
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: install
+	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
 	@$(BIN)/python -c "import psycopg, sys; psycopg.connect('$(TEST_DATABASE_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" \
 	  || (echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL) — start it (see README)"; exit 1)
 	@$(BIN)/python -c "import redis; redis.Redis.from_url('$(TEST_REDIS_URL)', socket_connect_timeout=3).ping()" \
@@ -40,6 +41,10 @@ bench: install
 
 # Re-extract every app's strings into its zh_Hans catalogue (translate the new entries, then compile).
 messages: install
+	for app in core inventory orders payments fulfillment notifications; do \
+	  (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'migrations/*'); done
+	# config/ and the project's templates/ share config/locale (LOCALE_PATHS)
+	$(BIN)/python manage.py makemessages -l zh_Hans -i '.venv/*' -i 'var/*' -i 'tests/*' -i '*/migrations/*' \
+	  -i 'core/*' -i 'inventory/*' -i 'orders/*' -i 'payments/*' -i 'fulfillment/*' -i 'notifications/*'
 	for app in config core inventory orders payments fulfillment notifications; do \
-	  (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'migrations/*' && \
-	   ../$(BIN)/python ../manage.py compilemessages); done
+	  (cd $$app && ../$(BIN)/python ../manage.py compilemessages); done

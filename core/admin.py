@@ -1,5 +1,6 @@
 """Admin building blocks every app's admin uses, and the transition log's own pages."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -11,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import GenericTabularInline, ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES
 
 from .errors import ApplicationError
 from .fsm import TransitionPermissionDenied
@@ -68,6 +70,7 @@ def action_form(
         else:
             model_admin.message_user(request, message, messages.SUCCESS)
             return HttpResponseRedirect(done_url)
+    _dress(form)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -78,6 +81,20 @@ def action_form(
         "details": details,  # (label, value) rows shown above the form
     }
     return TemplateResponse(request, "admin/action_form.html", context)
+
+
+def _dress(form) -> None:
+    """Plain form widgets in the theme's classes (its ModelAdmin does this for model forms only)."""
+    for field in form.fields.values():
+        widget = field.widget
+        classes = (
+            SELECT_CLASSES
+            if isinstance(widget, forms.Select)
+            else TEXTAREA_CLASSES
+            if isinstance(widget, forms.Textarea)
+            else INPUT_CLASSES
+        )
+        widget.attrs["class"] = " ".join([widget.attrs.get("class", ""), *classes]).strip()
 
 
 class TransitionLogInline(ReadOnlyInlineMixin, GenericTabularInline):
