@@ -29,6 +29,16 @@ def money_display(amount, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
 
+class SaveOnlyWhatCanChange:
+    """No Save buttons on an object page whose form has nothing the user may edit (a shipment, a payment:
+    their changes are actions)."""
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change and not context["adminform"].form.fields:
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
 class ReadOnlyAdmin(ModelAdmin):
     """Records nobody edits by hand: ledgers, logs, stored callbacks."""
 
@@ -45,6 +55,7 @@ class ReadOnlyAdmin(ModelAdmin):
 class ReadOnlyInlineMixin:
     extra = 0
     can_delete = False
+    hide_title = True  # no caption (the row's __str__) above each row: the row says it
 
     def has_add_permission(self, request, obj=None):
         return False

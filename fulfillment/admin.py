@@ -19,7 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, badge, money_display
+from core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInlineMixin,
+    SaveOnlyWhatCanChange,
+    TransitionLogInline,
+    action_form,
+    badge,
+    money_display,
+)
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
 from orders.admin import OrderPagePart, order_page_add
@@ -118,7 +126,7 @@ def _shipment_details(shipment) -> list[tuple[str, str]]:
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ModelAdmin):
+class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     list_display = [
         "__str__",
         "order",

@@ -18,7 +18,7 @@ from rest_framework_api_key.models import APIKey
 from unfold.admin import ModelAdmin, TabularInline
 
 from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
-from core.admin import ReadOnlyInlineMixin, action_form, badge, money_display
+from core.admin import ReadOnlyInlineMixin, SaveOnlyWhatCanChange, action_form, badge, money_display
 from core.errors import ApplicationError
 
 from . import services
@@ -137,7 +137,7 @@ class OrderContactForm(forms.ModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(ModelAdmin):
+class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     list_display = [
         "number",
         "created_at",

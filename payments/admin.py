@@ -11,7 +11,14 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, money_display
+from core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInlineMixin,
+    SaveOnlyWhatCanChange,
+    TransitionLogInline,
+    action_form,
+    money_display,
+)
 from core.errors import ApplicationError
 from orders.admin import OrderPagePart, order_page_add
 from orders.models import Order
@@ -144,7 +151,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ModelAdmin):
+class PaymentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     list_display = [
         "reference",
         "order",
