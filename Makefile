@@ -22,6 +22,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py demo_payments
+	$(BIN)/python manage.py demo_fulfillment
 	@echo "Back office: http://127.0.0.1:$(PORT)/admin/   API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -9,6 +10,9 @@ from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
+    # A transactional test's flush recreates the content types under new ids; the process-wide cache of
+    # ContentType ids must not outlive it (stale ids fail the TransitionLog's foreign key).
+    ContentType.objects.clear_cache()
     yield
 
 

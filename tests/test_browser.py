@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from core.models import TransitionLog
@@ -27,15 +26,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_content_types():
-    """A transactional test's flush empties the content types (the live server's tests flush without
-    recreating them): forget the cached ids before and after, so the next test makes them afresh."""
-    ContentType.objects.clear_cache()
-    yield
-    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,29 @@
+"""Demo data for `make run` (after demo_setup): finance reconciles the demo orders marked to be paid, and
+refunds part of one."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from orders.models import Order, OrderStatus
+from payments.models import Payment
+from payments.services import payment_mark_paid_manually, payment_refund
+
+
+class Command(BaseCommand):
+    help = "Pay and refund the demo orders (never use in production)."
+
+    def handle(self, *args, **options):
+        finance = get_user_model().objects.get(username="finance")
+        paid = 0
+        for order in Order.objects.filter(
+            status=OrderStatus.PENDING, note__in=["demo:ship", "demo:pick", "demo:refund"]
+        ):
+            payment_mark_paid_manually(
+                order_number=order.number, bank_reference=f"ICBC-DEMO-{order.pk:04d}", amount=order.total, user=finance
+            )
+            paid += 1
+        for payment in Payment.objects.filter(order__note="demo:refund", refunds__isnull=True):
+            payment_refund(payment=payment, amount=Decimal("20.00"), user=finance, reason="Box arrived dented")
+        self.stdout.write(f"Demo payments: {paid} orders reconciled by hand\n")
