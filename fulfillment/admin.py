@@ -108,6 +108,10 @@ SHIPMENT_COLOURS = {
     ShipmentStatus.CANCELLED: "danger",
 }
 NEXT_STEP = {ShipmentStatus.PENDING: "start_picking", ShipmentStatus.PICKING: "pack", ShipmentStatus.PACKED: "ship"}
+PICK_STEPS = {  # the warehouse's steps before shipping, each behind its own confirmation page
+    "start_picking": (services.shipment_start_picking, _("Start picking")),
+    "pack": (services.shipment_pack, _("Mark packed")),
+}
 
 
 def _shipment_details(shipment) -> list[tuple[str, str]]:
@@ -290,29 +294,13 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
         info = f"{self.opts.app_label}_{self.opts.model_name}"  # the attention list has its own names
         return [
             path("<int:pk>/ship/", view(self.ship_view), name=f"{info}_ship"),
-            path(
-                "<int:pk>/start-picking/",
-                view(
-                    partial(
-                        self.step_view,
-                        service=services.shipment_start_picking,
-                        label=_("Start picking"),
-                        permission="fulfillment.pick_shipment",
-                    )
-                ),
-                name=f"{info}_start_picking",
-            ),
-            path(
-                "<int:pk>/pack/",
-                view(
-                    partial(
-                        self.step_view,
-                        service=services.shipment_pack,
-                        label=_("Mark packed"),
-                        permission="fulfillment.pick_shipment",
-                    )
-                ),
-                name=f"{info}_pack",
+            *(
+                path(
+                    f"<int:pk>/{step.replace('_', '-')}/",
+                    view(partial(self.step_view, service=service, label=label, permission="fulfillment.pick_shipment")),
+                    name=f"{info}_{step}",
+                )
+                for step, (service, label) in PICK_STEPS.items()
             ),
             path("<int:pk>/picking-list/", view(self.picking_list_view), name=f"{info}_picking_list"),
             path("<int:pk>/picking-list.pdf", view(self.picking_pdf_view), name=f"{info}_picking_pdf"),
@@ -335,8 +323,7 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
         pickable = shipment is not None and shipment.status in (ShipmentStatus.PENDING, ShipmentStatus.PICKING)
         if pickable and self.has_pick_permission(request):
             step = self._next_step(shipment)
-            label = _("Start picking") if step == "start_picking" else _("Mark packed")
-            links.insert(0, (reverse(f"admin:fulfillment_shipment_{step}", args=[object_id]), label))
+            links.insert(0, (reverse(f"admin:fulfillment_shipment_{step}", args=[object_id]), PICK_STEPS[step][1]))
         if shipment is not None and shipment.status == ShipmentStatus.PACKED and self.has_ship_permission(request):
             links.insert(0, (reverse("admin:fulfillment_shipment_ship", args=[object_id]), _("Ship")))
         if shipment is not None and shipment.tracking_number and printer:

@@ -31,6 +31,17 @@ STAFF = [
 ]
 
 
+def _customer(customer_id, name, email):
+    address = {"street": "88 Century Ave", "city": "Shanghai", "province": "Shanghai", "postal_code": "200120"}
+    return {
+        "id": customer_id,
+        "name": name,
+        "email": email,
+        "phone": "+8613800138000",
+        "address": {**address, "country": "CN"},
+    }
+
+
 def _items(lines):
     prices = dict(Product.objects.filter(sku__in=[sku for sku, _q in lines]).values_list("sku", "price"))
     return [{"sku": sku, "quantity": qty, "unit_price": prices[sku]} for sku, qty in lines]
@@ -64,19 +75,7 @@ class Command(BaseCommand):
         for customer_id, name, email, lines, method, plan in DEMO_ORDERS:
             order = order_place(
                 client=client,
-                customer={
-                    "id": customer_id,
-                    "name": name,
-                    "email": email,
-                    "phone": "+8613800138000",
-                    "address": {
-                        "street": "88 Century Ave",
-                        "city": "Shanghai",
-                        "province": "Shanghai",
-                        "postal_code": "200120",
-                        "country": "CN",
-                    },
-                },
+                customer=_customer(customer_id, name, email),
                 items=_items(lines),
                 shipping_method=method,
                 note=f"demo:{plan}",
@@ -85,18 +84,12 @@ class Command(BaseCommand):
                 order_cancel(number=order.number, actor=cs, reason="Customer ordered twice by mistake")
             if plan == "pick":
                 order_comment_add(number=order.number, text="Customer asks for delivery after 18:00.", actor=cs)
-        held = DEMO_ORDERS[3]
+        customer_id, name, email, lines, _method, _plan = DEMO_ORDERS[3]
         for _ in range(3):  # the same order again and again: the fourth is held for review
             order_place(
                 client=client,
-                customer={
-                    "id": held[0],
-                    "name": held[1],
-                    "email": held[2],
-                    "phone": "+8613800138000",
-                    "address": {"street": "1 Nanjing Rd", "city": "Shanghai", "postal_code": "200001", "country": "CN"},
-                },
-                items=_items(held[3]),
+                customer=_customer(customer_id, name, email),
+                items=_items(lines),
                 allow_duplicate=True,
                 note="demo:pending",
             )
