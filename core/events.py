@@ -21,6 +21,8 @@ EVENTS = {
     "order.placed": "order",
     "order.paid": "order (confirmed, or confirmed again after it had closed)",
     "order.backordered": "order (paid after it closed, and the stock is gone)",
+    "order.backorder_allocated": "order, actor (a back-order got its stock: confirmed again)",
+    "stock.arrived": "stock_item, actor, reference (on hand rose: a receipt, a count, a transfer in)",
     "order.released": "order (released from review, confirmed)",
     "order.processing": "order (picking lists went to the warehouses)",
     "order.shipped": "order (every shipment handed to a carrier)",

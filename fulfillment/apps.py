@@ -16,4 +16,5 @@ class FulfillmentConfig(AppConfig):
         subscribe("order.refunded", services.shipments_stop_for_refund)
         subscribe("order.paid", tasks.fulfillment_requested)
         subscribe("order.released", tasks.fulfillment_requested)
+        subscribe("order.backorder_allocated", tasks.fulfillment_requested)
         todos_add(TODOS)

@@ -1,10 +1,17 @@
+from functools import partial
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, action_form
 
+from . import services
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 from .selectors import products_with_available
 
@@ -83,6 +90,72 @@ class ProductAdmin(ModelAdmin):
         return product.available
 
 
+MOVE_STOCK = "inventory.move_stock"
+
+
+class ReceiveForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Units received"), min_value=1, max_value=1_000_000)
+    reference = forms.CharField(label=_("Supplier reference"), max_length=100, help_text=_("Delivery note or PO"))
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+    def __init__(self, *args, item, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class TransferForm(forms.Form):
+    to_warehouse = forms.ModelChoiceField(label=_("To warehouse"), queryset=Warehouse.objects.none())
+    quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=1_000_000)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+    def __init__(self, *args, item, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_warehouse"].queryset = Warehouse.objects.filter(is_active=True).exclude(pk=item.warehouse_id)
+
+
+class CountForm(forms.Form):
+    counted = forms.IntegerField(label=_("Units counted on the shelf"), min_value=0, max_value=1_000_000)
+    reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Stocktake, damage, found…"))
+
+    def __init__(self, *args, item, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+def _receive(item, data, actor):
+    item = services.stock_receive(
+        stock_item=item, quantity=data["quantity"], actor=actor, reference=data["reference"], note=data["note"]
+    )
+    return _("Received %(n)d: %(item)s now has %(on_hand)d on hand.") % {
+        "n": data["quantity"],
+        "item": item,
+        "on_hand": item.on_hand,
+    }
+
+
+def _transfer(item, data, actor):
+    _source, target = services.stock_transfer(
+        stock_item=item,
+        to_warehouse=data["to_warehouse"],
+        quantity=data["quantity"],
+        actor=actor,
+        reason=data["reason"],
+    )
+    return _("Moved %(n)d to %(target)s.") % {"n": data["quantity"], "target": target}
+
+
+def _count(item, data, actor):
+    item = services.stock_adjust(
+        stock_item=item, delta=data["counted"] - item.on_hand, actor=actor, reason=data["reason"]
+    )
+    return _("Counted: %(item)s now has %(on_hand)d on hand.") % {"item": item, "on_hand": item.on_hand}
+
+
+STOCK_ACTIONS = {
+    "receive": (_("Receive stock"), ReceiveForm, _receive),
+    "transfer": (_("Move to another warehouse"), TransferForm, _transfer),
+    "count": (_("Count correction"), CountForm, _count),
+}
+
+
 @admin.register(StockItem)
 class StockItemAdmin(ModelAdmin):
     list_display = [
@@ -110,6 +183,40 @@ class StockItemAdmin(ModelAdmin):
     @admin.display(description=_("available"))
     def available(self, item):
         return item.available
+
+    # --- receive, move and count: each through the ledger, each a page of its own ------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(f"<int:pk>/{name}/", view(partial(self.stock_view, name=name)), name=f"inventory_stockitem_{name}")
+            for name in STOCK_ACTIONS
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm(MOVE_STOCK):
+            extra_context["links"] = [
+                (reverse(f"admin:inventory_stockitem_{name}", args=[object_id]), label)
+                for name, (label, _form, _perform) in STOCK_ACTIONS.items()
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def stock_view(self, request, pk, name):
+        if not request.user.has_perm(MOVE_STOCK):
+            raise PermissionDenied
+        item = get_object_or_404(StockItem.objects.select_related("product", "warehouse"), pk=pk)
+        label, form_class, perform = STOCK_ACTIONS[name]
+        return action_form(
+            self,
+            request,
+            obj=item,
+            form=form_class(request.POST or None, item=item),
+            title=_("%(action)s — %(item)s") % {"action": label, "item": item},
+            perform=lambda data: perform(item, data, request.user.get_username()),
+            refused=_("Refused: %(detail)s"),
+            done_url=reverse("admin:inventory_stockitem_change", args=[pk]),
+            details=[(_("On hand"), item.on_hand), (_("Reserved"), item.reserved), (_("Available"), item.available)],
+        )
 
     @admin.display(description=_("needs reorder"), boolean=True)
     def needs_reorder(self, item):

@@ -81,6 +81,7 @@ class StockItem(models.Model):
         ordering = ["product__sku", "warehouse__priority"]
         verbose_name = _("stock item")
         verbose_name_plural = _("stock items")
+        permissions = [("move_stock", _("Can receive, move and count stock"))]
         constraints = [
             models.UniqueConstraint(fields=["product", "warehouse"], name="stockitem_product_warehouse_uniq"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stockitem_on_hand_not_negative"),
@@ -106,6 +107,7 @@ class StockMovement(models.Model):
         RELEASE = "release", _("Release")
         COMMIT = "commit", _("Commit")
         RETURN = "return", _("Return")
+        TRANSFER = "transfer", _("Transfer between warehouses")
 
     stock_item = models.ForeignKey(
         StockItem, on_delete=models.PROTECT, related_name="movements", verbose_name=_("stock item")

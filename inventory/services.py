@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.db import require_transaction
 from core.errors import ApplicationError
+from core.events import emit
 
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 
@@ -352,6 +353,10 @@ def _change_on_hand(
         RestockAlert.objects.create(
             stock_item=item, available=item.available, reorder_point=item.reorder_point, reference=reference
         )
+    if delta > 0:
+        # Back-orders take new stock first, in this transaction: no new order can be sold it in between.
+        emit("stock.arrived", stock_item=item, actor=actor, reference=reference)
+        item.refresh_from_db(fields=["on_hand", "reserved"])
     return item
 
 
@@ -420,3 +425,35 @@ def stock_set_level(
             note=f"stock level set to {on_hand}",
         )
     return item, bool(delta)
+
+
+@transaction.atomic
+def stock_transfer(
+    *, stock_item: StockItem, to_warehouse: Warehouse, quantity: int, actor: str, reason: str = ""
+) -> tuple[StockItem, StockItem]:
+    """Move units between warehouses: one ledger row out, one in, under one reference. Never below what
+    the source has reserved; the arriving units serve back-orders first (`stock.arrived`)."""
+    if quantity <= 0:
+        raise StockError(_("Move at least one unit."), code="validation_error")
+    if to_warehouse.pk == stock_item.warehouse_id:
+        raise StockError(_("Choose another warehouse to move the stock to."), code="validation_error")
+    target, _created = StockItem.objects.get_or_create(product_id=stock_item.product_id, warehouse=to_warehouse)
+    list(StockItem.objects.select_for_update().filter(pk__in=[stock_item.pk, target.pk]).order_by("pk"))
+    reference = f"TR-{timezone.now():%y%m%d%H%M%S}-{stock_item.pk}"
+    source = _change_on_hand(
+        stock_item=stock_item,
+        delta=-quantity,
+        kind=StockMovement.Kind.TRANSFER,
+        reference=reference,
+        actor=actor,
+        note=reason,
+    )
+    target = _change_on_hand(
+        stock_item=target,
+        delta=quantity,
+        kind=StockMovement.Kind.TRANSFER,
+        reference=reference,
+        actor=actor,
+        note=reason,
+    )
+    return source, target

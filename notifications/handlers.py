@@ -70,6 +70,7 @@ def register() -> None:
     subscribe("order.placed", _tell(Event.ORDER_PLACED))
     subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
     subscribe("order.backordered", _tell(Event.BACK_ORDERED))
+    subscribe("order.backorder_allocated", _tell(Event.BACKORDER_ALLOCATED))
     subscribe("order.processing", _tell(Event.PROCESSING))
     subscribe("order.shipped", _tell(Event.SHIPPED))
     subscribe("order.delivered", delivered)

@@ -9,6 +9,7 @@ class Event(models.TextChoices):
     PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
     BACK_ORDERED = "back_ordered", _("Paid, awaiting restock")
+    BACKORDER_ALLOCATED = "backorder_allocated", _("Back-order: stock arrived")
     PROCESSING = "processing", _("Being prepared")
     SHIPPED = "shipped", _("Shipped")
     DELIVERY_UPDATE = "delivery_update", _("Delivery update")

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -23,6 +24,7 @@ from core.errors import ApplicationError
 
 from . import services
 from .models import (
+    BackOrder,
     BlockedCustomer,
     Coupon,
     IdempotencyKey,
@@ -474,6 +476,42 @@ class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
                 ]
             )
         return response
+
+
+@admin.register(BackOrder)
+class BackOrderAdmin(ModelAdmin):
+    """Paid orders waiting for stock, oldest first: receiving stock serves them in this order."""
+
+    list_display = ["number", "customer_name", "items_display", "total_display", "backordered_at", "waited"]
+    ordering = ["backordered_at", "id"]
+    search_fields = ["number", "customer_name"]
+    list_display_links = None
+    actions = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=OrderStatus.PENDING_RESTOCK).prefetch_related("items")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("items"))
+    def items_display(self, order):
+        return ", ".join(f"{i.quantity} × {i.sku}" for i in order.items.all())
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_display(self, order):
+        return money_display(order.total, order.currency)
+
+    @admin.display(description=_("waiting"), ordering="backordered_at")
+    def waited(self, order):
+        since = order.backordered_at or order.updated_at
+        return timesince(since)
 
 
 @admin.register(Coupon)

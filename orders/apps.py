@@ -8,10 +8,13 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import todos_add
+        from core.events import subscribe
         from core.metrics import gauges_add
 
         from .metrics import order_gauges
+        from .services import order_backorders_allocate
         from .todos import TODOS
 
+        subscribe("stock.arrived", order_backorders_allocate)
         gauges_add(order_gauges)
         todos_add(TODOS)

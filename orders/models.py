@@ -161,6 +161,9 @@ class Order(FSMModelMixin, models.Model):
     source = models.CharField(_("placed through"), max_length=150, blank=True)
     reservation_expires_at = models.DateTimeField(_("reservation expires at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    backordered_at = models.DateTimeField(
+        _("back-ordered since"), null=True, blank=True, help_text=_("Paid, but its stock was gone: waiting since.")
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -204,6 +207,10 @@ class Order(FSMModelMixin, models.Model):
     @transition(status, source=[OrderStatus.CLOSED, OrderStatus.CANCELLED], target=OrderStatus.PENDING_RESTOCK)
     def await_restock(self):
         """Paid late, and the stock is gone."""
+
+    @transition(status, source=OrderStatus.PENDING_RESTOCK, target=OrderStatus.CONFIRMED)
+    def allocate_restock(self):
+        """Stock arrived for every line of a back-ordered order."""
 
     @transition(status, source=[OrderStatus.CLOSED, OrderStatus.CANCELLED], target=OrderStatus.CONFIRMED)
     def confirm_late(self):
@@ -270,6 +277,15 @@ class Order(FSMModelMixin, models.Model):
     @property
     def is_held(self) -> bool:
         return self.review_status == ReviewStatus.HELD
+
+
+class BackOrder(Order):
+    """The back-order queue: paid orders waiting for stock, oldest first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("back-order")
+        verbose_name_plural = _("back-order queue")
 
 
 class OrderComment(models.Model):

@@ -359,7 +359,8 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
             stock_commit(holder=order.number, actor=_label(actor), note="paid late")
     except OutOfStock:
         transition_apply(order, "await_restock", actor=actor, reason=str(_("Paid late; the stock is gone")))
-        order.save(update_fields=["status", "payment_status", "updated_at"])
+        order.backordered_at = timezone.now()
+        order.save(update_fields=["status", "payment_status", "backordered_at", "updated_at"])
         emit("order.backordered", order=order)
         return "pending_restock"
     transition_apply(order, "confirm_late", actor=actor, reason=str(_("Paid late; stock reserved again")))
@@ -600,3 +601,33 @@ def order_comment_add(*, number: str, text: str, actor: Actor) -> OrderComment:
     label, user = actor_parts(actor)
     order = Order.objects.only("pk").get(number=number)
     return OrderComment.objects.create(order=order, text=text[:2000], actor=label[:150], user=user)
+
+
+def order_backorders_allocate(*, stock_item, actor: str, reference: str = "", **payload) -> list[str]:
+    """`stock.arrived` handler, in the transaction that brought the stock: each back-ordered order with
+    that product gets its stock, oldest back-order first, if every line can be served now (one that cannot
+    keeps its place and waits for the next arrival). Served orders are confirmed and go on to fulfilment.
+    Returns the numbers served."""
+    with_product = OrderItem.objects.filter(product_id=stock_item.product_id).values("order_id")
+    waiting = list(
+        Order.objects.select_for_update()
+        .filter(status=OrderStatus.PENDING_RESTOCK, pk__in=with_product)
+        .order_by("backordered_at", "id")
+    )
+    served = []
+    for order in waiting:
+        lines = [(item.product, item.quantity) for item in order.items.select_related("product")]
+        try:
+            with transaction.atomic():  # a savepoint: an order that cannot be served leaves nothing reserved
+                stock_reserve_lines(holder=order.number, lines=lines, expires_at=timezone.now(), actor=actor)
+                stock_commit(holder=order.number, actor=actor, note="back-order allocated")
+        except OutOfStock:
+            continue
+        reason = str(_("Stock arrived (%(reference)s)") % {"reference": reference}) if reference else ""
+        transition_apply(order, "allocate_restock", actor=actor, reason=reason or str(_("Stock arrived")))
+        order.save(update_fields=["status", "updated_at"])
+        emit("order.backorder_allocated", order=order, actor=actor)
+        served.append(order.number)
+    if served:
+        logger.info("back-orders served by new stock", extra={"orders": served, "reference": reference})
+    return served

@@ -27,6 +27,6 @@ TODOS = [
         WAREHOUSE,
         _("Back-orders waiting for stock"),
         lambda: Order.objects.filter(status=OrderStatus.PENDING_RESTOCK).count(),
-        _orders("?status__exact=pending_restock"),
+        lambda: reverse("admin:orders_backorder_changelist"),
     ),
 ]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT, STAFF_ACCESS, TRANSITION_PERMISSIONS, Access
 from fulfillment.models import Shipment
 from fulfillment.services import shipment_create_for_order, shipment_pack, shipment_start_picking
+from inventory.models import StockItem
 from notifications.models import Notification
 from notifications.services import notification_deliver
 from orders.models import Order, OrderEdit
@@ -117,6 +118,11 @@ def try_extra(client, world, codename: str) -> bool:
     if codename == "print_shipment":
         shipment = world.shipment("pending")
         return client.get(reverse("admin:fulfillment_shipment_picking_list", args=[shipment.pk])).status_code == 200
+    if codename == "move_stock":
+        item = StockItem.objects.first()
+        before = item.on_hand
+        client.post(reverse("admin:inventory_stockitem_receive", args=[item.pk]), {"quantity": 3, "reference": "PO-1"})
+        return StockItem.objects.get(pk=item.pk).on_hand == before + 3
     raise AssertionError(f"no way to try {codename}")
 
 

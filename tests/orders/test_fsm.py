@@ -24,6 +24,7 @@ LEGAL = {
     ("confirmed", "refunded"): "refund",
     ("processing", "refunded"): "refund",
     ("pending_restock", "refunded"): "refund",
+    ("pending_restock", "confirmed"): "allocate_restock",
 }
 STATES = [s.value for s in OrderStatus]
 TRANSITIONS_BY_TARGET = {}
