@@ -66,11 +66,20 @@ def shipment_updated(*, order, shipment, tracking_event, **payload) -> None:
         )
 
 
+def payment_failed(*, order, cancelled: bool, **payload) -> None:
+    """Once per order: the customer may still pay with another attempt (unless the failure closed it)."""
+    notification_send(event=Event.PAYMENT_FAILED, order=order, context={"cancelled": cancelled})
+
+
 def register() -> None:
     subscribe("order.placed", _tell(Event.ORDER_PLACED))
     subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
     subscribe("order.backordered", _tell(Event.BACK_ORDERED))
     subscribe("order.backorder_allocated", _tell(Event.BACKORDER_ALLOCATED))
+    subscribe("order.payment_failed", payment_failed)
+    subscribe("order.cancelled", _tell(Event.ORDER_CANCELLED))
+    subscribe("order.closed", _tell(Event.ORDER_CLOSED))
+    subscribe("order.refunded", _tell(Event.ORDER_REFUNDED))
     subscribe("order.processing", _tell(Event.PROCESSING))
     subscribe("order.shipped", _tell(Event.SHIPPED))
     subscribe("order.delivered", delivered)

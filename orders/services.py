@@ -389,6 +389,8 @@ def order_payment_failed(
     if cancel:
         stock_release(holder=order.number, actor=_label(actor), note="payment failed")
         _give_back_coupon(order)
+    if fields:
+        emit("order.payment_failed", order=order, cancelled=cancel)
     return cancel
 
 
@@ -421,6 +423,7 @@ def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permissio
         label = actor if isinstance(actor, str) else actor.get_username()
         stock_release(holder=order.number, actor=label, note="order cancelled")
         _give_back_coupon(order)
+        emit("order.cancelled", order=order, reason=reason)
     return order
 
 
@@ -449,6 +452,7 @@ def order_close_expired(*, now: datetime | None = None, batch_size: int = 200) -
             order.save(update_fields=["status", "updated_at"])
             stock_release(holder=order.number, actor=actor, note="reservation expired")
             _give_back_coupon(order)
+            emit("order.closed", order=order)
             closed += 1
     return closed
 
