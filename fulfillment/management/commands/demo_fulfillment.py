@@ -1,7 +1,10 @@
 """Demo data for `make run` (after demo_payments): the paid demo orders go to the warehouse; one is picked,
-packed and shipped with the sandbox carrier."""
+packed and shipped with the sandbox carrier, another delivered through `sandbox_fulfil`."""
+
+import io
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from fulfillment.models import Shipment, ShipmentStatus
@@ -23,4 +26,8 @@ class Command(BaseCommand):
             shipment_start_picking(shipment_id=shipment.pk, actor=warehouse)
             shipment_pack(shipment_id=shipment.pk, actor=warehouse)
             shipment_ship(shipment_id=shipment.pk, carrier="sandbox", actor=warehouse)
+        for number in Order.objects.filter(note="demo:deliver", status=OrderStatus.PROCESSING).values_list(
+            "number", flat=True
+        ):
+            call_command("sandbox_fulfil", number, "--until", "delivered", stdout=io.StringIO())
         self.stdout.write(f"Demo shipments: {Shipment.objects.count()}\n")

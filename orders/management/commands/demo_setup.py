@@ -22,6 +22,7 @@ DEMO_ORDERS = [
     ("demo-zhang", "Zhang San", "zhang.san@example.com", [("PUER-CAKE", 1)], "standard", "refund"),
     ("demo-chen", "陈静", "chen.jing@example.com", [("LONGJING-250", 1)], "standard", "pending"),
     ("demo-liu", "Liu Yang", "liu.yang@example.com", [("TEA-SET-01", 2)], "express", "cancel"),
+    ("demo-zhao", "赵敏", "zhao.min@example.com", [("LONGJING-250", 1), ("GAIWAN-WHT", 1)], "standard", "deliver"),
 ]
 STAFF = [
     ("admin", "admin-demo-pass", None),
@@ -84,7 +85,7 @@ class Command(BaseCommand):
                 order_cancel(number=order.number, actor=cs, reason="Customer ordered twice by mistake")
             if plan == "pick":
                 order_comment_add(number=order.number, text="Customer asks for delivery after 18:00.", actor=cs)
-        customer_id, name, email, lines, _method, _plan = DEMO_ORDERS[3]
+        customer_id, name, email, lines, _method, _plan = DEMO_ORDERS[3]  # 陈静's pending order
         for _ in range(3):  # the same order again and again: the fourth is held for review
             order_place(
                 client=client,

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         finance = get_user_model().objects.get(username="finance")
         paid = 0
         for order in Order.objects.filter(
-            status=OrderStatus.PENDING, note__in=["demo:ship", "demo:pick", "demo:refund"]
+            status=OrderStatus.PENDING, note__in=["demo:ship", "demo:pick", "demo:refund", "demo:deliver"]
         ):
             payment_mark_paid_manually(
                 order_number=order.number, bank_reference=f"ICBC-DEMO-{order.pk:04d}", amount=order.total, user=finance
