@@ -415,7 +415,7 @@ def stock_set_level(
         item.save(update_fields=changed_fields)
     delta = on_hand - item.on_hand
     if delta:
-        kind = StockMovement.Kind.RECEIPT if item.on_hand == 0 and delta > 0 else StockMovement.Kind.ADJUSTMENT
+        kind = StockMovement.Kind.RECEIPT if delta > 0 else StockMovement.Kind.ADJUSTMENT  # more stock came in
         item = _change_on_hand(
             stock_item=item,
             delta=delta,
