@@ -33,6 +33,7 @@ STATUS_BY_CODE = {
     "permission_denied": 403,
     "duplicate_order": 409,
     "idempotency_key_in_use": 409,
+    "return_window_closed": 409,
     "invalid_transition": 409,
     "out_of_stock": 409,
     "stock_error": 409,

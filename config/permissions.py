@@ -24,6 +24,7 @@ TRANSITION_PERMISSIONS = {
     "payments.payment": {"refund": "refund_payment"},
     "fulfillment.shipment": {"start_picking": "pick_shipment", "pack": "pick_shipment", "ship": "ship_shipment"},
     "notifications.notification": {"resend": "resend_notification"},
+    "orders.return": {"approve": "handle_return", "reject": "handle_return", "receive": "handle_return"},
 }
 
 
@@ -48,6 +49,8 @@ STAFF_ACCESS: dict[str, dict[str, Access]] = {
         "orders.backorder": VIEW,
         "orders.coupon": VIEW,
         "orders.blockedcustomer": Access(("view", "add", "change", "delete")),
+        "orders.return": Access(transitions=("approve", "reject", "receive")),
+        "orders.returnline": VIEW,
         "inventory.product": VIEW,
         "inventory.warehouse": VIEW,
         "inventory.stockitem": VIEW,
@@ -68,18 +71,22 @@ STAFF_ACCESS: dict[str, dict[str, Access]] = {
         "core.transitionlog": VIEW,
         "orders.backorder": VIEW,
         "orders.coupon": Access(("view", "add", "change")),
+        "orders.return": VIEW,
+        "orders.returnline": VIEW,
         "inventory.product": VIEW,
         "inventory.stockmovement": VIEW,
         "payments.payment": Access(("view", "change"), transitions=("refund",), extra=("reconcile_payment",)),
         "payments.paymentattention": Access(("view", "change")),
         "payments.paymentevent": Access(extra=("replay_paymentevent",)),
         "payments.refund": VIEW,
-        "payments.sandboxtransaction": VIEW,
+        "payments_sandbox.sandboxtransaction": VIEW,  # where PAYMENTS_SANDBOX installs it
         "notifications.notification": VIEW,
     },
     "Warehouse": {
         "orders.order": Access(transitions=("start_processing",)),
         "orders.orderitem": VIEW,
+        "orders.return": VIEW,
+        "orders.returnline": VIEW,
         "core.transitionlog": VIEW,
         "orders.backorder": VIEW,
         "inventory.product": VIEW,

@@ -64,6 +64,11 @@ class ReadOnlyInlineMixin:
         return False
 
 
+def posted(request):
+    """The form's data on a POST (even an empty one: a confirmation has no fields), else unbound."""
+    return request.POST if request.method == "POST" else None
+
+
 def action_form(
     model_admin, request, *, obj, form, title, perform, refused, done_url, refused_args=None, details=()
 ) -> HttpResponse:

@@ -27,6 +27,7 @@ from core.admin import (
     action_form,
     badge,
     money_display,
+    posted,
 )
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
@@ -218,7 +219,7 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
             self,
             request,
             obj=shipment,
-            form=forms.Form(request.POST or None),
+            form=forms.Form(posted(request)),
             title=_("%(action)s — %(s)s") % {"action": label, "s": shipment},
             perform=take,
             refused=_("%(action)s refused for %(s)s: %(detail)s"),
@@ -347,9 +348,7 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
             self,
             request,
             obj=shipment,
-            form=ShipForm(
-                request.POST or None, initial={"carrier": shipment.warehouse.usual_carrier or Carrier.SANDBOX}
-            ),
+            form=ShipForm(posted(request), initial={"carrier": shipment.warehouse.usual_carrier or Carrier.SANDBOX}),
             title=_("Ship %(s)s") % {"s": shipment},
             perform=ship,
             refused=_("Not shipped: %(detail)s"),

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyAdmin, action_form
+from core.admin import ReadOnlyAdmin, action_form, posted
 
 from . import services
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
@@ -210,7 +210,7 @@ class StockItemAdmin(ModelAdmin):
             self,
             request,
             obj=item,
-            form=form_class(request.POST or None, item=item),
+            form=form_class(posted(request), item=item),
             title=_("%(action)s — %(item)s") % {"action": label, "item": item},
             perform=lambda data: perform(item, data, request.user.get_username()),
             refused=_("Refused: %(detail)s"),

@@ -457,3 +457,18 @@ def stock_transfer(
         note=reason,
     )
     return source, target
+
+
+@transaction.atomic
+def stock_return_receive(*, stock_item: StockItem, quantity: int, actor: str, reference: str) -> StockItem:
+    """Returned goods put back on the shelf (a return's receipt): on hand rises, with a `return` ledger row."""
+    if quantity <= 0:
+        raise StockError(_("Restock at least one unit."), code="validation_error")
+    return _change_on_hand(
+        stock_item=stock_item,
+        delta=quantity,
+        kind=StockMovement.Kind.RETURN,
+        reference=reference,
+        actor=actor,
+        note="returned by the customer",
+    )

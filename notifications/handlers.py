@@ -71,6 +71,15 @@ def payment_failed(*, order, cancelled: bool, **payload) -> None:
     notification_send(event=Event.PAYMENT_FAILED, order=order, context={"cancelled": cancelled})
 
 
+def _about_return(event: str):
+    def handler(*, order, ret, **payload):
+        context = {"return_number": ret.number, "refund_amount": f"{ret.refund_amount:.2f}", "decision": ret.decision}
+        notification_send(event=event, order=order, subject=ret.number, context=context)
+
+    handler.__qualname__ = f"tell_{event}"
+    return handler
+
+
 def register() -> None:
     subscribe("order.placed", _tell(Event.ORDER_PLACED))
     subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
@@ -80,6 +89,10 @@ def register() -> None:
     subscribe("order.cancelled", _tell(Event.ORDER_CANCELLED))
     subscribe("order.closed", _tell(Event.ORDER_CLOSED))
     subscribe("order.refunded", _tell(Event.ORDER_REFUNDED))
+    subscribe("return.requested", _about_return(Event.RETURN_REQUESTED))
+    subscribe("return.approved", _about_return(Event.RETURN_APPROVED))
+    subscribe("return.rejected", _about_return(Event.RETURN_REJECTED))
+    subscribe("return.refunded", _about_return(Event.RETURN_REFUNDED))
     subscribe("order.processing", _tell(Event.PROCESSING))
     subscribe("order.shipped", _tell(Event.SHIPPED))
     subscribe("order.delivered", delivered)

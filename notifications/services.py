@@ -37,6 +37,7 @@ SMS_EVENTS = {
     Event.SHIPPED,
     Event.DELIVERED,
     Event.ORDER_REFUNDED,
+    Event.RETURN_REFUNDED,
 }
 ACTOR = "task:notifications"
 

@@ -19,10 +19,11 @@ from rest_framework_api_key.models import APIKey
 from unfold.admin import ModelAdmin, TabularInline
 
 from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
-from core.admin import ReadOnlyInlineMixin, SaveOnlyWhatCanChange, action_form, badge, money_display
+from core.admin import ReadOnlyInlineMixin, SaveOnlyWhatCanChange, action_form, badge, money_display, posted
 from core.errors import ApplicationError
+from inventory.models import Warehouse
 
-from . import services
+from . import returns, services
 from .models import (
     BackOrder,
     BlockedCustomer,
@@ -32,6 +33,9 @@ from .models import (
     OrderEdit,
     OrderItem,
     OrderStatus,
+    Return,
+    ReturnLine,
+    ReturnStatus,
     ReviewStatus,
     StorefrontKey,
 )
@@ -380,7 +384,7 @@ class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
             self,
             request,
             obj=order,
-            form=TransitionForm(request.POST or None, reason_required=name in REASON_REQUIRED),
+            form=TransitionForm(posted(request), reason_required=name in REASON_REQUIRED),
             title=_("%(action)s — %(order)s") % {"action": label, "order": order.number},
             perform=take,
             refused=_("%(action)s refused for %(order)s: %(detail)s"),
@@ -402,7 +406,7 @@ class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
             self,
             request,
             obj=order,
-            form=CommentForm(request.POST or None),
+            form=CommentForm(posted(request)),
             title=_("Comment on %(order)s") % {"order": order.number},
             perform=comment,
             refused=_("Refused: %(detail)s"),
@@ -476,6 +480,144 @@ class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
                 ]
             )
         return response
+
+
+RETURN_COLOURS = {
+    ReturnStatus.REQUESTED: "warning",
+    ReturnStatus.APPROVED: "info",
+    ReturnStatus.RECEIVED: "info",
+    ReturnStatus.REFUNDED: "success",
+    ReturnStatus.REJECTED: "danger",
+    ReturnStatus.CANCELLED: "",
+}
+RETURN_PAGE_LINKS: list[Callable[[HttpRequest, Return], list[tuple[str, str]]]] = []
+
+
+def return_page_link_add(links: Callable[[HttpRequest, Return], list[tuple[str, str]]]) -> None:
+    """Apps above orders add their steps to the return page (payments: the refund)."""
+    RETURN_PAGE_LINKS.append(links)
+
+
+class ReturnLineInline(ReadOnlyInlineMixin, TabularInline):
+    model = ReturnLine
+    fields = ["sku", "quantity", "refund_amount", "restocked_to", "write_off_reason"]
+    readonly_fields = fields
+
+
+def receive_form(ret: Return, data=None) -> forms.Form:
+    """One choice per line: restock into a warehouse, or write off (with a reason)."""
+    warehouses = list(Warehouse.objects.filter(is_active=True).order_by("priority"))
+    fields = {}
+    for line in ret.lines.all():
+        fields[f"line_{line.pk}"] = forms.ChoiceField(
+            label=str(line),
+            choices=[(str(w.pk), _("Restock into %(w)s") % {"w": w.name}) for w in warehouses]
+            + [("write_off", _("Write off"))],
+        )
+        fields[f"why_{line.pk}"] = forms.CharField(
+            label=_("Why written off (%(line)s)") % {"line": line}, max_length=255, required=False
+        )
+    return type("ReceiveForm", (forms.Form,), fields)(data)
+
+
+@admin.register(Return)
+class ReturnAdmin(SaveOnlyWhatCanChange, ModelAdmin):
+    list_display = ["number", "order", "status_badge", "reason", "refund_display", "created_at"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["order"]
+    search_fields = ["=number", "=order__number", "order__customer_name"]
+    readonly_fields = ["number", "order", "status_badge", "reason", "note", "refund_display", "decision", "created_at"]
+    fields = readonly_fields
+    inlines = [ReturnLineInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, ret):
+        return badge(ret.get_status_display(), RETURN_COLOURS.get(ret.status, ""))
+
+    @admin.display(description=_("refund amount"), ordering="refund_amount")
+    def refund_display(self, ret):
+        return money_display(ret.refund_amount, ret.order.currency)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/decide/<str:verdict>/", view(self.decide_view), name="orders_return_decide"),
+            path("<int:pk>/receive/", view(self.receive_view), name="orders_return_receive"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        ret = self.get_object(request, object_id)
+        if ret is not None:
+            links = []
+            if request.user.has_perm("orders.handle_return"):
+                if ret.status == ReturnStatus.REQUESTED:
+                    links += [
+                        (reverse("admin:orders_return_decide", args=[ret.pk, "approve"]), _("Approve")),
+                        (reverse("admin:orders_return_decide", args=[ret.pk, "reject"]), _("Reject")),
+                    ]
+                if ret.status == ReturnStatus.APPROVED:
+                    links.append((reverse("admin:orders_return_receive", args=[ret.pk]), _("Record receipt")))
+            links += [link for add in RETURN_PAGE_LINKS for link in add(request, ret)]
+            extra_context["links"] = links
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _get(self, request, pk):
+        if not request.user.has_perm("orders.handle_return"):
+            raise PermissionDenied
+        return get_object_or_404(Return.objects.select_related("order"), pk=pk)
+
+    def decide_view(self, request, pk, verdict):
+        ret = self._get(request, pk)
+        if verdict not in ("approve", "reject"):
+            raise PermissionDenied
+        approve = verdict == "approve"
+        label = _("Approve") if approve else _("Reject")
+
+        def decide(data):
+            returns.return_decide(number=ret.number, approve=approve, actor=request.user, reason=data["reason"])
+            return _("%(action)s: done for %(r)s.") % {"action": label, "r": ret.number}
+
+        return action_form(
+            self,
+            request,
+            obj=ret,
+            form=TransitionForm(posted(request), reason_required=not approve),
+            title=_("%(action)s — %(r)s") % {"action": label, "r": ret.number},
+            perform=decide,
+            refused=_("Refused: %(detail)s"),
+            done_url=reverse("admin:orders_return_change", args=[pk]),
+            details=[(_("Reason"), ret.get_reason_display()), (_("Customer's note"), ret.note or "—")],
+        )
+
+    def receive_view(self, request, pk):
+        ret = self._get(request, pk)
+
+        def receive(data):
+            warehouses = {str(w.pk): w for w in Warehouse.objects.all()}
+            lines = {
+                line.pk: (warehouses.get(data[f"line_{line.pk}"]), data[f"why_{line.pk}"]) for line in ret.lines.all()
+            }
+            returns.return_receive(number=ret.number, lines=lines, actor=request.user)
+            return _("Receipt recorded for %(r)s.") % {"r": ret.number}
+
+        return action_form(
+            self,
+            request,
+            obj=ret,
+            form=receive_form(ret, posted(request)),
+            title=_("Record receipt — %(r)s") % {"r": ret.number},
+            perform=receive,
+            refused=_("Refused: %(detail)s"),
+            done_url=reverse("admin:orders_return_change", args=[pk]),
+        )
 
 
 @admin.register(BackOrder)

@@ -3,6 +3,7 @@
 import re
 
 from django.db import transaction
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
@@ -12,9 +13,9 @@ from rest_framework.views import APIView
 from config.api import ErrorOutput
 from core.errors import ApplicationError
 
-from . import idempotency, selectors, services
-from .models import Order
-from .serializers import OrderOutput, OrderPlaceInput
+from . import idempotency, returns, selectors, services
+from .models import Order, Return
+from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -97,3 +98,33 @@ class OrderCancelApi(APIView):
         selectors.order_get(client=request.user, number=number, detail=False)
         services.order_cancel(number=number, actor=request.user, reason=str(_("Cancelled by the customer")))
         return Response(render_order(selectors.order_get(client=request.user, number=number)))
+
+
+class ReturnListCreateApi(APIView):
+    @extend_schema(operation_id="returns_list", responses={200: ReturnOutput(many=True), 404: ERROR})
+    def get(self, request, number):
+        order = selectors.order_get(client=request.user, number=number, detail=False)
+        return Response(ReturnOutput(order.returns.prefetch_related("lines"), many=True).data)
+
+    @extend_schema(
+        operation_id="returns_request",
+        request=ReturnInput,
+        responses={201: ReturnOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, number):
+        order = selectors.order_get(client=request.user, number=number, detail=False)
+        payload = ReturnInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ret = returns.return_request(order=order, actor=request.user, **payload.validated_data)
+        return Response(ReturnOutput(ret).data, status=201)
+
+
+class ReturnCancelApi(APIView):
+    @extend_schema(operation_id="returns_cancel", request=None, responses={200: ReturnOutput, 404: ERROR, 409: ERROR})
+    def post(self, request, number, return_number):
+        order = selectors.order_get(client=request.user, number=number, detail=False)
+        try:
+            ret = returns.return_cancel(order=order, number=return_number, actor=request.user)
+        except Return.DoesNotExist as exc:
+            raise Http404 from exc
+        return Response(ReturnOutput(ret).data)

@@ -243,7 +243,13 @@ class Order(FSMModelMixin, models.Model):
 
     @transition(
         status,
-        source=[OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.PENDING_RESTOCK],
+        source=[
+            OrderStatus.CONFIRMED,
+            OrderStatus.PROCESSING,
+            OrderStatus.PENDING_RESTOCK,
+            OrderStatus.DELIVERED,  # a return refunded everything
+            OrderStatus.COMPLETED,
+        ],
         target=OrderStatus.REFUNDED,
     )
     def refund(self):
@@ -286,6 +292,102 @@ class BackOrder(Order):
         proxy = True
         verbose_name = _("back-order")
         verbose_name_plural = _("back-order queue")
+
+
+def new_return_number() -> str:
+    """`R` + the date + 8 random characters: one per request, never guessable from another."""
+    return "R" + timezone.localdate().strftime("%y%m%d") + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RECEIVED = "received", _("Received")
+    REFUNDED = "refunded", _("Refunded")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_RETURN = [ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED]
+
+
+class ReturnReason(models.TextChoices):
+    DAMAGED = "damaged", _("Damaged")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    CHANGED_MIND = "changed_mind", _("Changed my mind")
+    OTHER = "other", _("Other")
+
+
+class Return(FSMModelMixin, models.Model):
+    """A customer's request to send items of a delivered order back, and what became of it."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, default=new_return_number, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order"))
+    status = FSMField(_("status"), default=ReturnStatus.REQUESTED, choices=ReturnStatus.choices, protected=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=ReturnReason.choices)
+    note = models.TextField(_("customer's note"), max_length=1000, blank=True)
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
+    decision = models.CharField(_("staff's reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+        permissions = [("handle_return", _("Can approve, reject and receive returns"))]
+
+    def __str__(self):
+        return self.number
+
+    @transition(status, source=ReturnStatus.REQUESTED, target=ReturnStatus.APPROVED, permission="orders.handle_return")
+    def approve(self):
+        """Staff agreed: the customer sends the items."""
+
+    @transition(status, source=ReturnStatus.REQUESTED, target=ReturnStatus.REJECTED, permission="orders.handle_return")
+    def reject(self):
+        """Staff refused, with a reason the customer is told."""
+
+    @transition(status, source=ReturnStatus.APPROVED, target=ReturnStatus.RECEIVED, permission="orders.handle_return")
+    def receive(self):
+        """The parcel arrived; each line restocked or written off."""
+
+    @transition(status, source=ReturnStatus.RECEIVED, target=ReturnStatus.REFUNDED)
+    def refund(self):
+        """The money went back through the payment's gateway."""
+
+    @transition(status, source=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED], target=ReturnStatus.CANCELLED)
+    def cancel(self):
+        """The customer changed their mind before sending anything."""
+
+
+class ReturnLine(models.Model):
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return"))
+    item = models.ForeignKey(
+        "orders.OrderItem", on_delete=models.PROTECT, related_name="+", verbose_name=_("order item")
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    refund_amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
+    restocked_to = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("restocked to"),
+    )
+    write_off_reason = models.CharField(_("written off because"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="returnline_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.sku}"
 
 
 class OrderComment(models.Model):

@@ -10,7 +10,7 @@ from .models import Order
 
 def order_detail_queryset() -> QuerySet[Order]:
     return Order.objects.select_related("coupon").prefetch_related(
-        "items", "payments", "shipments__events", "shipments__warehouse"
+        "items", "payments", "shipments__events", "shipments__warehouse", "returns__lines"
     )
 
 
@@ -28,12 +28,12 @@ def order_get(*, client: AbstractBaseUser, number: str, detail: bool = True) -> 
 
 
 def order_timeline(*, order: Order) -> list[dict]:
-    """The order page's timeline: every state change of the order and every staff comment, oldest first,
-    in words (two queries, whatever the order's age)."""
+    """The order page's timeline: every state change of the order and of its returns, and every staff
+    comment, oldest first, in words (a fixed number of queries, whatever the order's age)."""
     from core.fsm import actor_display, change_display
     from core.models import TransitionLog
 
-    from .models import OrderComment
+    from .models import OrderComment, Return
 
     logs = TransitionLog.objects.filter(
         content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk)
@@ -51,5 +51,19 @@ def order_timeline(*, order: Order) -> list[dict]:
     entries += [
         {"time": c.created_at, "who": actor_display(c.actor), "what": "", "note": c.text, "kind": "comment"}
         for c in OrderComment.objects.filter(order=order)
+    ]
+    return_logs = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Return),
+        object_id__in=[str(pk) for pk in Return.objects.filter(order=order).values_list("pk", flat=True)],
+    )
+    entries += [
+        {
+            "time": log.created_at,
+            "who": actor_display(log.actor),
+            "note": log.reason,
+            "kind": "change",
+            "what": f"{log.object_repr} · {change_display(Return, log)}",
+        }
+        for log in return_logs
     ]
     return sorted(entries, key=lambda e: e["time"])

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Order
+from .models import Order, ReturnReason
 from .services import phone_e164
 
 MONEY = re.compile(r"^[0-9]+\.[0-9]{2}\Z", re.ASCII)
@@ -171,6 +171,34 @@ class ShipmentOutput(serializers.Serializer):
     events = TrackingEventOutput(many=True)
 
 
+class ReturnLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = QuantityField(min_value=1, max_value=100_000)
+
+
+class ReturnInput(serializers.Serializer):
+    items = ReturnLineInput(many=True, min_length=1, max_length=100)
+    reason = serializers.ChoiceField(choices=ReturnReason.choices)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ReturnLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+
+class ReturnOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    note = serializers.CharField()
+    items = ReturnLineOutput(many=True, source="lines.all")
+    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
 class OrderOutput(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.CharField()
@@ -189,6 +217,7 @@ class OrderOutput(serializers.Serializer):
     warnings = serializers.SerializerMethodField()
     payments = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
+    returns = ReturnOutput(many=True, source="returns.all")
 
     @extend_schema_field(CustomerOutput)
     def get_customer(self, order: Order) -> dict:

@@ -29,6 +29,7 @@ from inventory.selectors import products_with_availability
 from inventory.services import OutOfStock, stock_commit, stock_plan, stock_release, stock_reserve_lines, stock_return
 
 from .models import (
+    OPEN_RETURN,
     BlockedCustomer,
     Coupon,
     IdempotencyKey,
@@ -38,6 +39,7 @@ from .models import (
     OrderItem,
     OrderStatus,
     PaymentStatus,
+    Return,
     ReviewStatus,
     StorefrontKey,
 )
@@ -239,7 +241,7 @@ def _order_create(*, fields: dict[str, Any], lines: list[tuple[Product, int]], h
             )
         )
     TransitionLog.objects.bulk_create(log)
-    prefetched(order, items=items, payments=[], shipments=[])
+    prefetched(order, items=items, payments=[], shipments=[], returns=[])
     return order
 
 
@@ -553,9 +555,9 @@ def order_complete_delivered(*, now: datetime | None = None) -> int:
     """Delivered orders whose after-sales window has passed are completed."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.AFTER_SALES_DAYS)
     done = 0
-    for number in Order.objects.filter(status=OrderStatus.DELIVERED, delivered_at__lte=cutoff).values_list(
-        "number", flat=True
-    ):
+    open_returns = Return.objects.filter(status__in=OPEN_RETURN).values("order_id")
+    due = Order.objects.filter(status=OrderStatus.DELIVERED, delivered_at__lte=cutoff).exclude(pk__in=open_returns)
+    for number in due.values_list("number", flat=True):  # not while a return is open
         with transaction.atomic():
             order = Order.objects.select_for_update().get(number=number)
             if order.status == OrderStatus.DELIVERED:

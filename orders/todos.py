@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dashboard import CUSTOMER_SERVICE, WAREHOUSE, ToDo
 
-from .models import Order, OrderStatus, ReviewStatus, ShippingStatus
+from .models import Order, OrderStatus, Return, ReturnStatus, ReviewStatus, ShippingStatus
 
 
 def _orders(query: str):
@@ -22,6 +22,18 @@ TODOS = [
         _("Orders with a delivery problem"),
         lambda: Order.objects.filter(shipping_status=ShippingStatus.EXCEPTION).count(),
         _orders("?shipping_status__exact=exception"),
+    ),
+    ToDo(
+        CUSTOMER_SERVICE,
+        _("Returns to decide"),
+        lambda: Return.objects.filter(status=ReturnStatus.REQUESTED).count(),
+        lambda: reverse("admin:orders_return_changelist") + "?status__exact=requested",
+    ),
+    ToDo(
+        CUSTOMER_SERVICE,
+        _("Returns on their way back"),
+        lambda: Return.objects.filter(status=ReturnStatus.APPROVED).count(),
+        lambda: reverse("admin:orders_return_changelist") + "?status__exact=approved",
     ),
     ToDo(
         WAREHOUSE,

@@ -3,6 +3,7 @@ Each action re-checks its permission on the server and runs through a service.""
 
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -18,10 +19,11 @@ from core.admin import (
     TransitionLogInline,
     action_form,
     money_display,
+    posted,
 )
 from core.errors import ApplicationError
-from orders.admin import OrderPagePart, order_page_add
-from orders.models import Order
+from orders.admin import OrderPagePart, order_page_add, return_page_link_add
+from orders.models import Order, Return, ReturnStatus
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
@@ -93,7 +95,7 @@ def _mark_paid_view(model_admin, request, pk):
         model_admin,
         request,
         obj=order,
-        form=MarkPaidForm(request.POST or None, total=order.total, initial={"amount": order.total}),
+        form=MarkPaidForm(posted(request), total=order.total, initial={"amount": order.total}),
         title=_("Mark %(order)s paid — total %(total)s")
         % {"order": order.number, "total": money_display(order.total, order.currency)},
         perform=mark_paid,
@@ -117,6 +119,15 @@ order_page_add(
     )
 )
 order_page_add(OrderPagePart(links=_refund_links, permission="payments.refund_payment"))
+
+
+def _return_refund_links(request, ret):
+    if ret.status != ReturnStatus.RECEIVED or not request.user.has_perm("payments.refund_payment"):
+        return []
+    return [(reverse("admin:payments_payment_return_refund", args=[ret.number]), _("Refund the return"))]
+
+
+return_page_link_add(_return_refund_links)
 order_page_add(
     OrderPagePart(actions=[mark_paid_action], urls=_mark_paid_urls, links=_mark_paid_links, permission=RECONCILE)
 )
@@ -201,6 +212,11 @@ class PaymentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     def get_urls(self):
         return [
             path(
+                "return-refund/<str:number>/",
+                self.admin_site.admin_view(self.return_refund_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_return_refund",
+            ),
+            path(
                 "<int:pk>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name=f"{self.opts.app_label}_{self.opts.model_name}_refund",  # the attention list has its own
@@ -234,12 +250,38 @@ class PaymentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
             self,
             request,
             obj=payment,
-            form=RefundForm(request.POST or None, remaining=remaining, initial={"amount": remaining}),
+            form=RefundForm(posted(request), remaining=remaining, initial={"amount": remaining}),
             title=_("Refund %(payment)s — up to %(remaining)s")
             % {"payment": payment.reference, "remaining": money_display(remaining, payment.currency)},
             perform=refund,
             refused=_("Not refunded: %(detail)s"),
             done_url=reverse("admin:payments_payment_change", args=[pk]),
+        )
+
+    def return_refund_view(self, request, number):
+        """Refund a received return through its order's payment (once: the refund number is the return's)."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        ret = get_object_or_404(Return.objects.select_related("order"), number=number)
+
+        def refund(data):
+            done = services.payment_refund_return(number=ret.number, user=request.user)
+            return _("Refund %(number)s of %(amount)s: %(status)s.") % {
+                "number": done.number,
+                "amount": money_display(done.amount, ret.order.currency),
+                "status": done.get_status_display(),
+            }
+
+        return action_form(
+            self,
+            request,
+            obj=ret,
+            form=forms.Form(posted(request)),
+            title=_("Refund the return %(r)s") % {"r": ret.number},
+            perform=refund,
+            refused=_("Not refunded: %(detail)s"),
+            done_url=reverse("admin:orders_return_change", args=[ret.pk]),
+            details=[(_("Refund amount"), money_display(ret.refund_amount, ret.order.currency))],
         )
 
     @admin.action(description=_("Mark selected payments as resolved"), permissions=["change"])

@@ -25,7 +25,8 @@ from config.api import untrusted_text_problem
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, Return, ReturnStatus
+from orders.returns import return_mark_refunded
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
 
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
@@ -170,7 +171,13 @@ def _apply_refund(
     if payment.refunded_amount == payment.amount:
         transition_apply(payment, "refund", actor=actor, reason=reason)
         fields.append("status")
-        if order.status in (OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.PENDING_RESTOCK):
+        if order.status in (
+            OrderStatus.CONFIRMED,
+            OrderStatus.PROCESSING,
+            OrderStatus.PENDING_RESTOCK,
+            OrderStatus.DELIVERED,  # a return (or returns) refunded everything
+            OrderStatus.COMPLETED,
+        ):
             order_refund(order=order, actor=actor, reason=reason or str(_("Refunded in full")))
         else:
             payment.attention = str(_("Refunded in full after the order was %(status)s.") % {"status": order.status})
@@ -558,3 +565,28 @@ def _refund_failed(refund: Refund, exc: GatewayError, user: AbstractBaseUser) ->
 def payment_resolve_attention(*, payment: Payment, user: AbstractBaseUser) -> None:
     Payment.objects.filter(pk=payment.pk).update(attention="", updated_at=timezone.now())
     logger.info("attention on %s cleared by %s", payment.reference, user.get_username())
+
+
+def payment_refund_return(*, number: str, user: AbstractBaseUser) -> Refund:
+    """Refund a received return through the order's payment, once: the refund's number comes from the
+    return, so a double submit (or a retry after a timeout) finds the same refund and sends nothing new."""
+    ret = Return.objects.select_related("order").get(number=number)
+    if ret.status != ReturnStatus.RECEIVED:
+        raise InvalidTransition(_("Only a received return can be refunded."), status=ret.status)
+    payment = ret.order.payments.filter(status=PaymentStatus.PAID).order_by("paid_at", "pk").first()
+    if payment is None:
+        raise PaymentValidationError(_("The order has no payment left to refund."))
+    amount = min(ret.refund_amount, payment.amount - payment.refunded_amount)
+    refund = payment_refund(
+        payment=payment,
+        amount=amount,
+        user=user,
+        reason=str(_("Return %(n)s") % {"n": ret.number}),
+        number=f"RF{ret.number}",
+    )
+    if refund.status == RefundStatus.SUCCEEDED:
+        with transaction.atomic():
+            ret = Return.objects.select_for_update().select_related("order").get(pk=ret.pk)
+            if ret.status == ReturnStatus.RECEIVED:
+                return_mark_refunded(ret=ret, actor=user, reason=refund.number)
+    return refund

@@ -2,6 +2,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.dashboard import FINANCE, ToDo
+from orders.models import Return, ReturnStatus
 
 from .models import Refund
 from .selectors import late_payments, payments_needing_attention, received_today
@@ -29,6 +30,12 @@ TODOS = [
         _("Refunds pending at the gateway"),
         lambda: Refund.objects.filter(status="pending").count(),
         _url("admin:payments_refund_changelist", "?status__exact=pending"),
+    ),
+    ToDo(
+        FINANCE,
+        _("Returns to refund"),
+        lambda: Return.objects.filter(status=ReturnStatus.RECEIVED).count(),
+        _url("admin:orders_return_changelist", "?status__exact=received"),
     ),
     ToDo(
         FINANCE,

@@ -1,20 +1,23 @@
 """Every cell of config.permissions.STAFF_ACCESS, tried through the admin over HTTP with hand-built requests
 (never by looking for a button): each group can do exactly what its row says, and nothing else."""
 
+import io
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT, STAFF_ACCESS, TRANSITION_PERMISSIONS, Access
 from fulfillment.models import Shipment
 from fulfillment.services import shipment_create_for_order, shipment_pack, shipment_start_picking
-from inventory.models import StockItem
+from inventory.models import StockItem, Warehouse
 from notifications.models import Notification
 from notifications.services import notification_deliver
-from orders.models import Order, OrderEdit
+from orders.models import Order, OrderEdit, Return
+from orders.returns import return_decide, return_request
 from payments.models import Payment, PaymentEvent, new_refund_number
 from tests.conftest import order_body
 from tests.factories import UserFactory
@@ -41,6 +44,18 @@ class World:
         payment = self.api.post(f"/api/v1/orders/{order.number}/payments/", {"gateway": "stripe"}, format="json")
         assert deliver(self.client, signed(payment.json()["reference"], "stripe")).status_code == 200
         return Order.objects.get(pk=order.pk), Payment.objects.get(reference=payment.json()["reference"])
+
+    def ret(self, status: str) -> Return:
+        """A delivered order with a return in `status` (requested or approved)."""
+        order, _payment = self.paid()
+        call_command("sandbox_fulfil", order.number, "--until", "delivered", stdout=io.StringIO())
+        order.refresh_from_db()
+        ret = return_request(
+            order=order, items=[{"sku": "SKU-001", "quantity": 1}], reason="damaged", note="", actor="task:test"
+        )
+        if status == "approved":
+            return_decide(number=ret.number, approve=True, actor=UserFactory(username=f"rs{self.n}", is_superuser=True))
+        return Return.objects.get(pk=ret.pk)
 
     def held(self) -> Order:
         self.n += 1
@@ -74,6 +89,15 @@ def try_transition(client, world, model: str, name: str) -> bool:
         before = getattr(order, field)
         client.post(reverse("admin:orders_order_transition", args=[order.pk, name]), {"reason": "staff access test"})
         return getattr(Order.objects.get(pk=order.pk), field) != before
+    if model == "orders.return":
+        ret = world.ret("approved" if name == "receive" else "requested")
+        if name == "receive":
+            line = ret.lines.get()
+            data = {f"line_{line.pk}": str(Warehouse.objects.first().pk), f"why_{line.pk}": ""}
+            client.post(reverse("admin:orders_return_receive", args=[ret.pk]), data)
+        else:
+            client.post(reverse("admin:orders_return_decide", args=[ret.pk, name]), {"reason": "staff access test"})
+        return Return.objects.get(pk=ret.pk).status != ret.status
     if model == "notifications.notification":
         world.pending()
         note = Notification.objects.filter(channel="email").latest("pk")

@@ -217,6 +217,7 @@ TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
 TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
 AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=7)  # from delivery (seven days without a reason)
 # Carriers: endpoints default to each platform's test environment; empty credentials keep an adapter off.
 SF_API_URL = env("SF_API_URL", default="https://sfapi-sbox.sf-express.com/std/service")
 SF_PARTNER_ID = env("SF_PARTNER_ID", default="")  # 顾客编码

@@ -202,6 +202,9 @@ def test_templates_render_in_both_languages_without_missing_variables(
         "detail": "Amount mismatch",
         "tracking_number": "SB1",
         "description": "Lost",
+        "return_number": "R2612010000ABCD",
+        "refund_amount": "89.10",
+        "decision": "Worn",
     }
     n = Notification(
         order=order,

@@ -25,6 +25,8 @@ LEGAL = {
     ("processing", "refunded"): "refund",
     ("pending_restock", "refunded"): "refund",
     ("pending_restock", "confirmed"): "allocate_restock",
+    ("delivered", "refunded"): "refund",
+    ("completed", "refunded"): "refund",
 }
 STATES = [s.value for s in OrderStatus]
 TRANSITIONS_BY_TARGET = {}
