@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from fulfillment.models import Shipment
-from orders.models import Order
+from orders.models import Order, Return
 from payments.models import Refund
 from tests.factories import UserFactory
 from tests.test_admin_pages import todo_counts
@@ -20,9 +20,11 @@ def test_the_demo_fills_the_to_do_lists_and_the_order_states():
     statuses = set(Order.objects.values_list("status", flat=True))
     assert {"pending", "processing", "shipped", "delivered", "cancelled"} <= statuses
     assert Order.objects.filter(review_status="held").count() == 1
+    assert Return.objects.count() == 1
     assert Refund.objects.filter(status="succeeded").exists()
     assert Shipment.objects.filter(status="shipped").exclude(tracking_number="").exists()
     assert Order.objects.filter(comments__isnull=False).exists()
+    assert Return.objects.filter(status="requested").count() == 1
 
     from django.test import Client
 
@@ -33,3 +35,4 @@ def test_the_demo_fills_the_to_do_lists_and_the_order_states():
     for command in ("demo_setup", "demo_payments", "demo_fulfillment"):  # `make run` again: nothing doubles
         call_command(command, stdout=io.StringIO())
     assert Order.objects.filter(review_status="held").count() == 1
+    assert Return.objects.count() == 1

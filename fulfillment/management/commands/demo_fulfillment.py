@@ -1,5 +1,6 @@
 """Demo data for `make run` (after demo_payments): the paid demo orders go to the warehouse; one is picked,
-packed and shipped with the sandbox carrier, another delivered through `sandbox_fulfil`."""
+packed and shipped with the sandbox carrier, another delivered through `sandbox_fulfil` (and a return
+requested for it)."""
 
 import io
 
@@ -11,6 +12,7 @@ from fulfillment.models import Shipment, ShipmentStatus
 from fulfillment.services import shipment_pack, shipment_ship, shipment_start_picking
 from fulfillment.tasks import start_fulfillment
 from orders.models import Order, OrderStatus
+from orders.returns import return_request
 
 
 class Command(BaseCommand):
@@ -30,4 +32,14 @@ class Command(BaseCommand):
             "number", flat=True
         ):
             call_command("sandbox_fulfil", number, "--until", "delivered", stdout=io.StringIO())
+            order = Order.objects.get(number=number)
+            if not order.returns.exists():  # after-sales: the customer wants to send one item back
+                first = order.items.first()
+                return_request(
+                    order=order,
+                    items=[{"sku": first.sku, "quantity": 1}],
+                    reason="damaged",
+                    note="The lid arrived cracked.",
+                    actor="api:demo-storefront",
+                )
         self.stdout.write(f"Demo shipments: {Shipment.objects.count()}\n")
