@@ -19,7 +19,15 @@ from rest_framework_api_key.models import APIKey
 from unfold.admin import ModelAdmin, TabularInline
 
 from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
-from core.admin import ReadOnlyInlineMixin, SaveOnlyWhatCanChange, action_form, badge, money_display, posted
+from core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInlineMixin,
+    SaveOnlyWhatCanChange,
+    action_form,
+    badge,
+    money_display,
+    posted,
+)
 from core.errors import ApplicationError
 from inventory.models import Warehouse
 
@@ -621,7 +629,7 @@ class ReturnAdmin(SaveOnlyWhatCanChange, ModelAdmin):
 
 
 @admin.register(BackOrder)
-class BackOrderAdmin(ModelAdmin):
+class BackOrderAdmin(ReadOnlyAdmin):
     """Paid orders waiting for stock, oldest first: receiving stock serves them in this order."""
 
     list_display = ["number", "customer_name", "items_display", "total_display", "backordered_at", "waited"]
@@ -632,15 +640,6 @@ class BackOrderAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=OrderStatus.PENDING_RESTOCK).prefetch_related("items")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("items"))
     def items_display(self, order):

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, transition_apply, transition_log_entry
-from core.models import TransitionLog
 from inventory.models import StockItem, Warehouse
 from inventory.services import stock_return_receive
 
@@ -77,19 +76,15 @@ def return_request(*, order: Order, items: list[dict[str, Any]], reason: str, no
         ReturnLine.objects.bulk_create(
             [ReturnLine(ret=ret, item=i, sku=i.sku, quantity=q, refund_amount=amount) for i, q, amount in lines]
         )
-        TransitionLog.objects.bulk_create(
-            [
-                transition_log_entry(
-                    ret,
-                    field="status",
-                    source="",
-                    target=ret.status,
-                    name="request",
-                    actor=actor,
-                    reason=str(ret.get_reason_display()),
-                )
-            ]
-        )
+        transition_log_entry(
+            ret,
+            field="status",
+            source="",
+            target=ret.status,
+            name="request",
+            actor=actor,
+            reason=str(ret.get_reason_display()),
+        ).save()
         emit("return.requested", order=order, ret=ret)
     return ret
 
