@@ -15,6 +15,8 @@ from . import services
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
 from .selectors import products_with_available
 
+MOVE_STOCK = "inventory.move_stock"  # receive, move and count, Warehouse's
+
 
 class NeedsReorderFilter(admin.SimpleListFilter):
     title = _("needs reorder")
@@ -42,6 +44,40 @@ class StockItemNeedsReorderFilter(NeedsReorderFilter):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(ModelAdmin):
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.delivery_view)
+        return [path("<int:pk>/delivery/", view, name="inventory_warehouse_delivery"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.has_perm(MOVE_STOCK):
+            url = reverse("admin:inventory_warehouse_delivery", args=[object_id])
+            extra_context["links"] = [(url, _("Receive a delivery"))]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delivery_view(self, request, pk):
+        """A supplier's delivery, line by line, into this warehouse through the ledger."""
+        if not request.user.has_perm(MOVE_STOCK):
+            raise PermissionDenied
+        warehouse = get_object_or_404(Warehouse, pk=pk)
+
+        def receive(data):
+            items = services.stock_receive_delivery(
+                warehouse=warehouse, lines=data["lines"], reference=data["reference"], actor=request.user.get_username()
+            )
+            return _("Delivery %(ref)s received: %(n)d line(s).") % {"ref": data["reference"], "n": len(items)}
+
+        return action_form(
+            self,
+            request,
+            obj=warehouse,
+            form=DeliveryForm(posted(request)),
+            title=_("Receive a delivery into %(w)s") % {"w": warehouse.name},
+            perform=receive,
+            refused=_("Refused: %(detail)s"),
+            done_url=reverse("admin:inventory_warehouse_change", args=[pk]),
+        )
+
     list_display = ["code", "name", "city", "priority", "is_active"]
     list_editable = ["priority", "is_active"]
     search_fields = ["code", "name", "city"]
@@ -88,9 +124,6 @@ class ProductAdmin(ModelAdmin):
     @admin.display(description=_("available"), ordering="available")
     def available(self, product):
         return product.available
-
-
-MOVE_STOCK = "inventory.move_stock"
 
 
 class ReceiveForm(forms.Form):
@@ -147,6 +180,32 @@ def _count(item, data, actor):
         stock_item=item, delta=data["counted"] - item.on_hand, actor=actor, reason=data["reason"]
     )
     return _("Counted: %(item)s now has %(on_hand)d on hand.") % {"item": item, "on_hand": item.on_hand}
+
+
+class DeliveryForm(forms.Form):
+    reference = forms.CharField(label=_("Supplier reference"), max_length=100, help_text=_("Delivery note or PO"))
+    lines = forms.CharField(
+        label=_("Lines"),
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": "TEA-SET-01 12\nGAIWAN-WHT 30"}),
+        help_text=_("One line per product: the SKU, a space, the units received (scan or paste the delivery note)."),
+    )
+
+    def clean_lines(self):
+        """'SKU quantity' per line → [(product, quantity)], every SKU known, every quantity a whole number."""
+        wanted, errors = {}, []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].isdigit() or not 0 < int(parts[1]) <= 1_000_000:
+                errors.append(_("Line %(n)d: write the SKU and a number of units.") % {"n": number})
+                continue
+            wanted[parts[0]] = wanted.get(parts[0], 0) + int(parts[1])
+        products = {p.sku: p for p in Product.objects.filter(sku__in=wanted)}
+        errors += [_("Unknown SKU %(sku)s.") % {"sku": sku} for sku in wanted if sku not in products]
+        if errors or not wanted:
+            raise forms.ValidationError(errors or [_("Write at least one line.")])
+        return [(products[sku], quantity) for sku, quantity in wanted.items()]
 
 
 STOCK_ACTIONS = {

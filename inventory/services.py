@@ -472,3 +472,18 @@ def stock_return_receive(*, stock_item: StockItem, quantity: int, actor: str, re
         actor=actor,
         note="returned by the customer",
     )
+
+
+@transaction.atomic
+def stock_receive_delivery(
+    *, warehouse: Warehouse, lines: list[tuple[Product, int]], reference: str, actor: str, note: str = ""
+) -> list[StockItem]:
+    """A supplier's delivery into one warehouse: every line through the ledger under the delivery's
+    reference, all or nothing (back-orders take what they wait for, line by line)."""
+    if not reference.strip():
+        raise StockError(_("Give the delivery's reference."), code="validation_error")
+    received = []
+    for product, quantity in lines:
+        item, _created = StockItem.objects.get_or_create(product=product, warehouse=warehouse)
+        received.append(stock_receive(stock_item=item, quantity=quantity, actor=actor, reference=reference, note=note))
+    return received

@@ -17,7 +17,7 @@ from notifications.models import Notification
 from orders.models import Order
 from orders.services import order_close_expired
 from tests.conftest import order_body
-from tests.factories import UserFactory, WarehouseFactory, stock
+from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
 from tests.orders.test_concurrency import run_threads
 from tests.payments.conftest import deliver, signed
 
@@ -119,4 +119,19 @@ def test_a_receipt_racing_sixteen_new_orders_serves_the_back_order_and_oversells
     assert placed <= 8  # 10 arrived, 2 went to the back-order first
     assert item.on_hand - item.reserved >= 0 and item.reserved == placed
     assert item.on_hand == on_hand_before + 10 - 2
+    assert ledger_matches(item)
+
+
+@pytest.mark.django_db
+def test_the_warehouse_receives_a_whole_delivery_into_a_warehouse(client, product):
+    other = ProductFactory(sku="SKU-002", price="10.00")
+    item = StockItem.objects.get(product=product)
+    client.force_login(UserFactory(username="wh", group="Warehouse"))
+    url = reverse("admin:inventory_warehouse_delivery", args=[item.warehouse_id])
+    refused = client.post(url, {"reference": "DN-9", "lines": "SKU-001 5\nNOPE 2"})
+    assert "Unknown SKU NOPE" in refused.content.decode() and not StockMovement.objects.filter(reference="DN-9")
+    client.post(url, {"reference": "DN-9", "lines": "SKU-001 5\nSKU-002 7\n\nSKU-001 1"})
+    item.refresh_from_db()
+    assert StockMovement.objects.filter(reference="DN-9", kind="receipt").count() == 2
+    assert StockItem.objects.get(product=other, warehouse=item.warehouse).on_hand == 7
     assert ledger_matches(item)
