@@ -63,6 +63,7 @@ STAFF_ACCESS: dict[str, dict[str, Access]] = {
         "fulfillment.trackingevent": VIEW,
         "fulfillment.shipmentattention": VIEW,
         "notifications.notification": Access(transitions=("resend",)),
+        "notifications.device": VIEW,
     },
     "Finance": {
         "orders.order": Access(extra=("export_order",)),

@@ -11,7 +11,9 @@ admin.site.index_title = _("Orders, stock and payments")
 admin.site.site_url = "/api/docs/"  # "View site": the storefront API's documentation
 
 # Each app's storefront, gateway and carrier endpoints, under one versioned prefix.
-api_v1 = [path("", include(f"{app}.urls")) for app in ("inventory", "orders", "payments", "fulfillment")]
+api_v1 = [
+    path("", include(f"{app}.urls")) for app in ("inventory", "orders", "payments", "fulfillment", "notifications")
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

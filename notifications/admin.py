@@ -3,12 +3,12 @@ from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyInlineMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.errors import ApplicationError
 from orders.admin import OrderPagePart, order_page_add
 
 from . import services
-from .models import Notification
+from .models import Device, Notification
 
 
 class OrderNotificationInline(ReadOnlyInlineMixin, TabularInline):
@@ -87,3 +87,11 @@ class NotificationAdmin(ModelAdmin):
                 self.message_user(request, f"{notification}: {exc.detail}", messages.ERROR)
         if done:
             self.message_user(request, _("%(count)d notification(s) queued again.") % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer_id", "platform", "client"]
+    list_filter = ["platform"]
+    list_select_related = ["client"]
+    search_fields = ["=customer_id"]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,3 +114,30 @@ class Notification(FSMModelMixin, models.Model):
     @transition(status, source=NotificationStatus.QUEUED, target=NotificationStatus.CANCELLED)
     def cancel(self):
         """No longer true (a review invitation for an order refunded meanwhile)."""
+
+
+class Device(models.Model):
+    """A customer's phone registered by their storefront for push messages (one row per token)."""
+
+    class Platform(models.TextChoices):
+        FCM = "fcm", _("Firebase (Android, web)")
+        JPUSH = "jpush", _("JPush (Android in China)")
+        APNS = "apns", _("Apple (iOS)")
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("storefront")
+    )
+    customer_id = models.CharField(_("customer id"), max_length=64)
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    token = models.CharField(_("token"), max_length=4096)
+    created_at = models.DateTimeField(_("registered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        constraints = [models.UniqueConstraint(fields=["client", "platform", "token"], name="device_once")]
+        indexes = [models.Index(fields=["client", "customer_id"], name="device_customer_idx")]
+
+    def __str__(self):
+        return f"{self.platform}:{self.token[:12]}…"

@@ -18,7 +18,7 @@ from core.fsm import transition_apply
 from orders.models import Order
 
 from .channels import SENDERS, ChannelError, Message
-from .models import Event, Notification, NotificationStatus
+from .models import Device, Event, Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ SMS_EVENTS = {
     Event.ORDER_REFUNDED,
     Event.RETURN_REFUNDED,
 }
+# The contract's push list (a delivery update is pushed when the parcel is out for delivery).
+PUSH_EVENTS = {Event.PAYMENT_CONFIRMED, Event.SHIPPED, Event.DELIVERY_UPDATE, Event.DELIVERED, Event.ORDER_REFUNDED}
 ACTOR = "task:notifications"
 
 
@@ -59,7 +61,9 @@ def notification_send(
         targets = [("email", order.customer_email, order.language)]
         if event in SMS_EVENTS:
             targets.append(("sms", order.customer_phone, order.language))
-        logger.info("push skipped for %s %s: the customer has no device registered", event, subject)
+        if event in PUSH_EVENTS:
+            devices = Device.objects.filter(client_id=order.client_id, customer_id=order.customer_id)
+            targets += [("push", f"{d.platform}:{d.token}", order.language) for d in devices]
     rows = [
         Notification(
             subject=subject[:100],
