@@ -18,7 +18,7 @@ def test_the_demo_fills_the_to_do_lists_and_the_order_states():
     for command in ("demo_setup", "demo_payments", "demo_fulfillment"):
         call_command(command, stdout=io.StringIO())
     statuses = set(Order.objects.values_list("status", flat=True))
-    assert {"pending", "processing", "shipped", "delivered", "cancelled"} <= statuses
+    assert {"pending", "processing", "shipped", "delivered", "cancelled", "pending_restock"} <= statuses
     assert Order.objects.filter(review_status="held").count() == 1
     assert Return.objects.count() == 1
     assert Refund.objects.filter(status="succeeded").exists()

@@ -23,6 +23,7 @@ DEMO_ORDERS = [
     ("demo-chen", "陈静", "chen.jing@example.com", [("LONGJING-250", 1)], "standard", "pending"),
     ("demo-liu", "Liu Yang", "liu.yang@example.com", [("TEA-SET-01", 2)], "express", "cancel"),
     ("demo-zhao", "赵敏", "zhao.min@example.com", [("LONGJING-250", 1), ("GAIWAN-WHT", 1)], "standard", "deliver"),
+    ("demo-sun", "孙丽", "sun.li@example.com", [("GAIWAN-WHT", 1)], "standard", "backorder"),
 ]
 STAFF = [
     ("admin", "admin-demo-pass", None),
