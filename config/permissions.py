@@ -130,10 +130,9 @@ def groups_sync(apps, schema_editor=None) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, access in STAFF_ACCESS.items():
-        # An earlier migration syncs what exists at its point of the history (models and their permissions);
+        # An earlier migration syncs the permissions that exist at its point of the history;
         # tests/test_staff_access.py holds the groups to the whole table after the last one.
-        wanted = table_permissions({model: row for model, row in access.items() if _model_exists(apps, model)})
-        wanted &= _historical_permissions(apps)
+        wanted = table_permissions(access) & _historical_permissions(apps)
         query = Q(pk__in=[])
         for app_label, codename in wanted:
             query |= Q(content_type__app_label=app_label, codename=codename)
@@ -151,14 +150,6 @@ def _historical_permissions(apps) -> set[tuple[str, str]]:
         found |= {(meta.app_label, f"{action}_{meta.model_name}") for action in meta.default_permissions}
         found |= {(meta.app_label, codename) for codename, _name in meta.permissions}
     return found
-
-
-def _model_exists(apps, model: str) -> bool:
-    try:
-        apps.get_model(model)
-    except LookupError:
-        return False
-    return True
 
 
 def grant_group_permissions(apps, app_label: str, groups: dict[str, list[str]]) -> None:

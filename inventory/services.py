@@ -353,10 +353,9 @@ def _change_on_hand(
         RestockAlert.objects.create(
             stock_item=item, available=item.available, reorder_point=item.reorder_point, reference=reference
         )
-    if delta > 0:
-        # Back-orders take new stock first, in this transaction: no new order can be sold it in between.
-        emit("stock.arrived", stock_item=item, actor=actor, reference=reference)
-        item.refresh_from_db(fields=["on_hand", "reserved"])
+    # Back-orders take new stock first, in this transaction: no new order can be sold it in between.
+    if delta > 0 and any(emit("stock.arrived", stock_item=item, actor=actor, reference=reference)):
+        item.refresh_from_db(fields=["on_hand", "reserved"])  # back-orders took some of it
     return item
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
-from core.fsm import Actor, transition_apply, transition_log_entry
+from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry
 from inventory.models import StockItem, Warehouse
 from inventory.services import stock_return_receive
 
@@ -109,7 +109,7 @@ def return_decide(*, number: str, approve: bool, actor: Actor, reason: str = "")
 def return_receive(*, number: str, lines: dict[int, tuple[Warehouse | None, str]], actor: Actor) -> Return:
     """The parcel arrived: each line is restocked into a warehouse through the ledger, or written off with
     a reason. `lines` maps each line's id to (warehouse, "") or (None, reason)."""
-    label = actor if isinstance(actor, str) else actor.get_username()
+    label, _user = actor_parts(actor)
     with transaction.atomic():
         ret = _locked(number)
         transition_apply(ret, "receive", actor=actor, check_permission=True)

@@ -331,7 +331,7 @@ def order_lock(*, number: str) -> Order:
 
 
 def _label(actor: Actor) -> str:
-    return actor if isinstance(actor, str) else actor.get_username()
+    return actor_parts(actor)[0]
 
 
 def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> str:
@@ -422,8 +422,7 @@ def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permissio
             order, "cancel", actor=actor, reason=reason or str(_("Cancelled")), check_permission=check_permission
         )
         order.save(update_fields=["status", "updated_at"])
-        label = actor if isinstance(actor, str) else actor.get_username()
-        stock_release(holder=order.number, actor=label, note="order cancelled")
+        stock_release(holder=order.number, actor=_label(actor), note="order cancelled")
         _give_back_coupon(order)
         emit("order.cancelled", order=order, reason=reason)
     return order
