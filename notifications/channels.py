@@ -1,7 +1,7 @@
 """Delivery channels behind one small interface: `send(message) -> provider message id`.
 
 E-mail goes through Django's backend from EMAIL_URL. SMS and push have console and file backends for
-development and tests; SMS also speaks Twilio's REST API when configured.
+development and tests; SMS also speaks Twilio's REST API, push FCM and JPush (`push.py`), when configured.
 """
 
 from __future__ import annotations
@@ -94,8 +94,14 @@ def send_sms(message: Message) -> str:
 
 
 def send_push(message: Message) -> str:
+    """The recipient is `platform:token` (a registered Device)."""
     if settings.PUSH_BACKEND == "file":
         return _to_file(settings.PUSH_FILE_DIR, message, "push")
+    if settings.PUSH_BACKEND == "providers":
+        from .push import PROVIDERS
+
+        platform, token = message.recipient.split(":", 1)
+        return PROVIDERS[platform](token, message)
     sys.stdout.write(f"[push to {message.recipient}] {message.text}\n")
     return message.key
 

@@ -111,9 +111,12 @@ class Notification(FSMModelMixin, models.Model):
     def resend(self):
         pass
 
-    @transition(status, source=NotificationStatus.QUEUED, target=NotificationStatus.CANCELLED)
+    @transition(
+        status, source=[NotificationStatus.QUEUED, NotificationStatus.SENDING], target=NotificationStatus.CANCELLED
+    )
     def cancel(self):
-        """No longer true (a review invitation for an order refunded meanwhile)."""
+        """No longer true (a review invitation for an order refunded meanwhile), or nobody left to send it to
+        (the provider reported the device's token unregistered)."""
 
 
 class Device(models.Model):
@@ -129,7 +132,7 @@ class Device(models.Model):
     )
     customer_id = models.CharField(_("customer id"), max_length=64)
     platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
-    token = models.CharField(_("token"), max_length=4096)
+    token = models.CharField(_("token"), max_length=240)
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
 
     class Meta:

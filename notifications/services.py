@@ -19,6 +19,7 @@ from orders.models import Order
 
 from .channels import SENDERS, ChannelError, Message
 from .models import Device, Event, Notification, NotificationStatus
+from .push import TokenUnregistered
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,15 @@ def notification_deliver(*, notification_id: int) -> str:
         n.save(update_fields=["status", "attempts", "sending_since"])
     try:
         provider_id = SENDERS[n.channel](render(n))
+    except TokenUnregistered as exc:
+        with transaction.atomic():
+            n = Notification.objects.select_for_update().get(pk=notification_id)
+            platform, token = n.recipient.split(":", 1)
+            Device.objects.filter(platform=platform, token=token).delete()
+            n.last_error = str(exc)[:500]
+            transition_apply(n, "cancel", actor=ACTOR, reason=f"device unregistered ({exc}); device removed")
+            n.save(update_fields=["status", "last_error"])
+        return n.status
     except ChannelError as exc:
         with transaction.atomic():
             n = Notification.objects.select_for_update().get(pk=notification_id)

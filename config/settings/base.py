@@ -241,7 +241,12 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@example.com")
 SMS_BACKEND = env("SMS_BACKEND", default="console")  # console, file, twilio
 SMS_FILE_DIR = env("SMS_FILE_DIR", default=str(VAR_DIR / "sms"))
-PUSH_BACKEND = env("PUSH_BACKEND", default="console")  # console, file
+PUSH_BACKEND = env("PUSH_BACKEND", default="console")  # console, file, providers (FCM and JPush below)
+FCM_SERVICE_ACCOUNT_FILE = env("FCM_SERVICE_ACCOUNT_FILE", default="")  # the Firebase service account's JSON key
+FCM_API_URL = env("FCM_API_URL", default="https://fcm.googleapis.com")
+JPUSH_APP_KEY = env("JPUSH_APP_KEY", default="")
+JPUSH_MASTER_SECRET = env("JPUSH_MASTER_SECRET", default="")
+JPUSH_API_URL = env("JPUSH_API_URL", default="https://api.jpush.cn")
 PUSH_FILE_DIR = env("PUSH_FILE_DIR", default=str(VAR_DIR / "push"))
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")

@@ -21,6 +21,8 @@ def test_register_is_idempotent_and_delete_is_scoped_to_the_storefront(api):
     assert again.status_code == 200 and again.json() == first.json()
     assert api.post(url, {"platform": "sms", "token": "x"}, format="json").json()["code"] == "validation_error"
     assert api.post(url, {"platform": "fcm", "token": "has space"}, format="json").status_code == 400
+    too_long = api.post(url, {"platform": "fcm", "token": "x" * 241}, format="json")
+    assert too_long.status_code == 400 and too_long.json()["code"] == "validation_error"
     other = storefront_client(storefront_key(UserFactory(username="api:other-shop")))
     assert other.delete(f"{url}tok-1/").status_code == 404
     assert api.delete(f"{url}tok-1/").status_code == 204
