@@ -21,6 +21,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py demo_webhooks
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py demo_payments
 	$(BIN)/python manage.py demo_fulfillment
@@ -43,10 +44,10 @@ bench: install
 
 # Re-extract every app's strings into its zh_Hans catalogue (translate the new entries, then compile).
 messages: install
-	for app in core inventory orders payments fulfillment notifications; do \
+	for app in core inventory orders payments fulfillment notifications webhooks; do \
 	  (cd $$app && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore 'migrations/*'); done
 	# config/ and the project's templates/ share config/locale (LOCALE_PATHS)
 	$(BIN)/python manage.py makemessages -l zh_Hans -i '.venv/*' -i 'var/*' -i 'tests/*' -i '*/migrations/*' \
-	  -i 'core/*' -i 'inventory/*' -i 'orders/*' -i 'payments/*' -i 'fulfillment/*' -i 'notifications/*'
-	for app in config core inventory orders payments fulfillment notifications; do \
+	  -i 'core/*' -i 'inventory/*' -i 'orders/*' -i 'payments/*' -i 'fulfillment/*' -i 'notifications/*' -i 'webhooks/*'
+	for app in config core inventory orders payments fulfillment notifications webhooks; do \
 	  (cd $$app && ../$(BIN)/python ../manage.py compilemessages); done

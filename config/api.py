@@ -227,6 +227,16 @@ class TokenRateThrottle(BaseThrottle):
         return self._wait
 
 
+class TrackingPageThrottle(TokenRateThrottle):
+    """Per source address on the public tracking page, before its token is checked."""
+
+    rate_setting = "TRACKING_PAGE_THROTTLE_RATE"
+    scope = "tracking"
+
+    def allow_request(self, request, view):
+        return self.allow(f"{self.scope}:{self.get_ident(request)}")
+
+
 class CallbackRateThrottle(TokenRateThrottle):
     """Per gateway or carrier and source address: callbacks are unauthenticated until verified."""
 

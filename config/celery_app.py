@@ -52,6 +52,7 @@ app.conf.beat_schedule = {
     "poll-tracking": {"task": "fulfillment.tasks.poll_tracking", "schedule": 900.0},
     "complete-delivered-orders": {"task": "orders.tasks.complete_delivered_orders", "schedule": crontab(minute=5)},
     "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 5.0},  # the first retry is due after 5 s
     "purge-idempotency-keys": {"task": "orders.tasks.purge_idempotency_keys", "schedule": crontab(minute=17)},
 }
 

@@ -24,6 +24,8 @@ TRANSITION_PERMISSIONS = {
     "payments.payment": {"refund": "refund_payment"},
     "fulfillment.shipment": {"start_picking": "pick_shipment", "pack": "pick_shipment", "ship": "ship_shipment"},
     "notifications.notification": {"resend": "resend_notification"},
+    "webhooks.webhookendpoint": {"enable": "change_webhookendpoint"},
+    "webhooks.webhookdelivery": {"redeliver": "redeliver_webhookdelivery"},
     "orders.return": {"approve": "handle_return", "reject": "handle_return", "receive": "handle_return"},
 }
 
@@ -82,6 +84,11 @@ STAFF_ACCESS: dict[str, dict[str, Access]] = {
         "payments.refund": VIEW,
         "payments_sandbox.sandboxtransaction": VIEW,  # where PAYMENTS_SANDBOX installs it
         "notifications.notification": VIEW,
+        # Finance looks after the systems that hear from us (the storefront, the ERP): endpoints and deliveries.
+        "webhooks.webhookendpoint": Access(("view", "add", "change"), transitions=("enable",)),
+        "webhooks.webhookevent": VIEW,
+        "webhooks.webhookdelivery": Access(transitions=("redeliver",)),
+        "webhooks.webhookattempt": VIEW,
     },
     "Warehouse": {
         "orders.order": Access(transitions=("start_processing",)),

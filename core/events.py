@@ -35,10 +35,12 @@ EVENTS = {
     "order.processing": "order (picking lists went to the warehouses)",
     "order.shipped": "order (every shipment handed to a carrier)",
     "order.delivered": "order (every shipment delivered)",
+    "order.completed": "order (the after-sales window passed)",
     "order.refunded": "order, actor (refunded in full; a handler may return warehouse ids whose goods left)",
     "payment.late": "order, payment (paid after the order closed, or paid twice)",
     "payment.amount_mismatch": "order, payment, detail",
     "shipment.updated": "order, shipment, tracking_event (the shipment's newest news changed)",
+    "webhook.endpoint_disabled": "endpoint (every delivery to it failed for days: staff are told)",
 }
 
 

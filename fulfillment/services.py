@@ -120,7 +120,7 @@ def _sync_order(order: Order, actor: Actor) -> None:
     shipping = order_shipping_status(list(order.shipments.values_list("status", flat=True)))
     if shipping is None:
         return
-    fields = set()
+    fields, events = set(), []
     if shipping != order.shipping_status:
         transition_apply(order, "follow_shipments", actor=actor, arguments=(shipping,))
         fields.add("shipping_status")
@@ -133,14 +133,16 @@ def _sync_order(order: Order, actor: Actor) -> None:
     if left and order.status == OrderStatus.PROCESSING:
         transition_apply(order, "ship", actor=actor, reason=str(_("All shipments handed to carriers")))
         fields.add("status")
-        emit("order.shipped", order=order)
+        events.append("order.shipped")
     if shipping == ShippingStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
         transition_apply(order, "deliver", actor=actor, reason=str(_("All shipments delivered")))
         order.delivered_at = timezone.now()
         fields |= {"status", "delivered_at"}
-        emit("order.delivered", order=order)
+        events.append("order.delivered")
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
+    for event in events:  # once saved: a subscriber may read the order back (a webhook renders it)
+        emit(event, order=order)
 
 
 def shipments_stop_for_refund(*, order: Order, actor: Actor) -> set[int]:

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
+from email.mime.image import MIMEImage
 from pathlib import Path
 
 import requests
@@ -31,6 +32,7 @@ class Message:
     text: str
     html: str = ""
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+    inline: list[tuple[str, bytes, str]] = field(default_factory=list)  # (content id, bytes, type) the HTML shows
 
 
 def send_email(message: Message) -> str:
@@ -45,6 +47,11 @@ def send_email(message: Message) -> str:
         email.attach_alternative(message.html, "text/html")
     for name, content, mimetype in message.attachments:
         email.attach(name, content, mimetype)
+    for cid, content, mimetype in message.inline:
+        part = MIMEImage(content, _subtype=mimetype.split("/")[1])
+        part.add_header("Content-ID", f"<{cid}>")
+        part.add_header("Content-Disposition", "inline", filename=cid.split("@")[0] + ".png")
+        email.attach(part)
     try:
         email.send()
     except Exception as exc:

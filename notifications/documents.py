@@ -1,8 +1,10 @@
-"""The order confirmation PDF attached to the payment-confirmed e-mail."""
+"""The order confirmation PDF attached to the payment-confirmed e-mail, and the tracking link's QR code."""
 
 from io import BytesIO
 
+import segno
 from django.utils.translation import gettext as _
+from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -13,7 +15,25 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 
 
-def order_confirmation_pdf(order) -> bytes:
+def qr_png(url: str) -> bytes:
+    buffer = BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=5, border=4)
+    return buffer.getvalue()
+
+
+def _qr_drawing(url: str, size: float = 110) -> Drawing:
+    """The QR code as vector squares, so the PDF needs no image library."""
+    matrix = [list(row) for row in segno.make(url, error="m").matrix_iter(scale=1, border=4)]
+    cell = size / len(matrix)
+    drawing = Drawing(size, size)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                drawing.add(Rect(x * cell, size - (y + 1) * cell, cell, cell, fillColor=colors.black, strokeColor=None))
+    return drawing
+
+
+def order_confirmation_pdf(order, *, tracking_url: str) -> bytes:
     styles = getSampleStyleSheet()
     for style in styles.byName.values():
         style.fontName = "STSong-Light"
@@ -46,6 +66,9 @@ def order_confirmation_pdf(order) -> bytes:
             Paragraph(f"{order.customer_name} · {order.street}, {order.city} {order.postal_code}", styles["Normal"]),
             Spacer(1, 12),
             table,
+            Spacer(1, 18),
+            Paragraph(_("Follow your order: %(url)s") % {"url": tracking_url}, styles["Normal"]),
+            _qr_drawing(tracking_url),
         ]
     )
     return buffer.getvalue()

@@ -80,6 +80,14 @@ def _about_return(event: str):
     return handler
 
 
+def webhook_disabled(*, endpoint, **payload) -> None:
+    notification_send(
+        event=Event.WEBHOOK_DISABLED,
+        subject=f"webhook:{endpoint.pk}:{endpoint.failing_since:%Y%m%d%H%M%S}",
+        context={"url": endpoint.url, "failing_since": endpoint.failing_since.isoformat()},
+    )
+
+
 def register() -> None:
     subscribe("order.placed", _tell(Event.ORDER_PLACED))
     subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
@@ -99,3 +107,4 @@ def register() -> None:
     subscribe("payment.late", late_payment)
     subscribe("payment.amount_mismatch", amount_mismatch)
     subscribe("shipment.updated", shipment_updated)
+    subscribe("webhook.endpoint_disabled", webhook_disabled)

@@ -28,6 +28,7 @@ class Event(models.TextChoices):
     LATE_PAYMENT = "late_payment", _("Staff: late payment")
     SHIPMENT_EXCEPTION = "shipment_exception", _("Staff: shipment exception")
     SLOW_PROCESSING = "slow_processing", _("Staff: slow processing")
+    WEBHOOK_DISABLED = "webhook_disabled", _("Staff: webhook endpoint disabled")
 
 
 class Channel(models.TextChoices):

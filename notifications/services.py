@@ -11,11 +11,13 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from config.celery_app import enqueue_on_commit
 from core.db import lock_or_skip
 from core.fsm import transition_apply
 from orders.models import Order
+from orders.tracking import tracking_page_url
 
 from .channels import SENDERS, ChannelError, Message
 from .models import Device, Event, Notification, NotificationStatus
@@ -29,6 +31,7 @@ STAFF_EVENTS = {
     Event.LATE_PAYMENT,
     Event.SHIPMENT_EXCEPTION,
     Event.SLOW_PROCESSING,
+    Event.WEBHOOK_DISABLED,
 }
 SMS_EVENTS = {
     Event.PAYMENT_CONFIRMED,
@@ -42,6 +45,8 @@ SMS_EVENTS = {
 }
 # The contract's push list (a delivery update is pushed when the parcel is out for delivery).
 PUSH_EVENTS = {Event.PAYMENT_CONFIRMED, Event.SHIPPED, Event.DELIVERY_UPDATE, Event.DELIVERED, Event.ORDER_REFUNDED}
+# The e-mails that carry the tracking link as a QR code (the confirmations and the shipped message).
+QR_EVENTS = {Event.ORDER_PLACED, Event.PAYMENT_CONFIRMED, Event.SHIPPED}
 ACTOR = "task:notifications"
 
 
@@ -98,31 +103,43 @@ def notification_deliver_event(*, subject: str, event: str) -> list[str]:
 
 
 def render(notification: Notification) -> Message:
-    """The message in the recipient's language, from `templates/notifications/` in this app."""
+    """The message in the recipient's language, from `templates/notifications/` in this app. A customer's
+    message carries the order's tracking page link; the confirmations and the shipped e-mail its QR code too."""
     order = notification.order
+    tracking_url = tracking_page_url(order) if order and notification.event not in STAFF_EVENTS else ""
     ctx = {
         "n": notification,
         "order": order,
         "data": notification.context,
         "items": list(order.items.all()) if order else [],
         "shipments": list(order.shipments.all()) if order else [],
+        "tracking_url": tracking_url,
+        "qr_cid": f"qr-{notification.pk}@shop" if tracking_url and notification.event in QR_EVENTS else "",
     }
     with translation.override(notification.language):
         lines = render_to_string(f"notifications/{notification.event}.txt", ctx).strip().splitlines()
         subject, text = lines[0].strip(), "\n".join(lines[1:]).strip()
+        follow = _("Follow your order: %(url)s") % {"url": tracking_url} if tracking_url else ""
         if notification.channel != "email":
+            short = render_to_string(f"notifications/{notification.event}.sms.txt", ctx).strip()
             return Message(
                 key=f"n{notification.pk}",
                 recipient=notification.recipient,
                 subject=subject,
-                text=render_to_string(f"notifications/{notification.event}.sms.txt", ctx).strip(),
+                text=f"{short} {tracking_url}".strip(),
             )
         html = render_to_string("notifications/email.html", {**ctx, "subject": subject, "text": text})
-        attachments = []
+        text = f"{text}\n\n{follow}".strip()
+        attachments, inline = [], []
         if notification.event == Event.PAYMENT_CONFIRMED and order is not None:
             from .documents import order_confirmation_pdf
 
-            attachments.append((f"order-{order.number}.pdf", order_confirmation_pdf(order), "application/pdf"))
+            pdf = order_confirmation_pdf(order, tracking_url=tracking_url)
+            attachments.append((f"order-{order.number}.pdf", pdf, "application/pdf"))
+        if ctx["qr_cid"]:
+            from .documents import qr_png
+
+            inline.append((ctx["qr_cid"], qr_png(tracking_url), "image/png"))
     return Message(
         key=f"n{notification.pk}",
         recipient=notification.recipient,
@@ -130,6 +147,7 @@ def render(notification: Notification) -> Message:
         text=text,
         html=html,
         attachments=attachments,
+        inline=inline,
     )
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from .models import Order, ReturnReason
 from .services import phone_e164
+from .tracking import tracking_page_url
 
 MONEY = re.compile(r"^[0-9]+\.[0-9]{2}\Z", re.ASCII)
 
@@ -218,6 +219,11 @@ class OrderOutput(serializers.Serializer):
     payments = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
     returns = ReturnOutput(many=True, source="returns.all")
+    tracking_page_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField())
+    def get_tracking_page_url(self, order: Order) -> str:
+        return tracking_page_url(order)
 
     @extend_schema_field(CustomerOutput)
     def get_customer(self, order: Order) -> dict:

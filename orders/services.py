@@ -564,6 +564,7 @@ def order_complete_delivered(*, now: datetime | None = None) -> int:
                     order, "complete", actor="task:complete_orders", reason=str(_("After-sales window passed"))
                 )
                 order.save(update_fields=["status", "updated_at"])
+                emit("order.completed", order=order)
                 done += 1
     return done
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT, STAFF_ACCESS, TRANSITION_PERMISSIONS, Access
+from core.fsm import transition_apply
 from fulfillment.models import Shipment
 from fulfillment.services import shipment_create_for_order, shipment_pack, shipment_start_picking
 from inventory.models import StockItem, Warehouse
@@ -22,6 +23,7 @@ from payments.models import Payment, PaymentEvent, new_refund_number
 from tests.conftest import order_body
 from tests.factories import UserFactory
 from tests.payments.conftest import deliver, signed
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 GROUPS = list(STAFF_ACCESS)
 NO_ACCESS = Access(actions=())
@@ -111,6 +113,21 @@ def try_transition(client, world, model: str, name: str) -> bool:
             {"amount": "10.00", "reason": "test", "number": new_refund_number()},
         )
         return Payment.objects.get(pk=payment.pk).refunded_amount == Decimal("10.00")
+    if model == "webhooks.webhookendpoint":  # enable a disabled endpoint
+        endpoint = WebhookEndpoint.objects.create(url=f"https://erp.example.com/{world.n}")
+        transition_apply(endpoint, "disable", actor="task:test")
+        endpoint.save()
+        action(client, admin.site._registry[WebhookEndpoint], "enable", endpoint.pk)
+        return WebhookEndpoint.objects.get(pk=endpoint.pk).status == "active"
+    if model == "webhooks.webhookdelivery":  # redeliver a failed delivery
+        endpoint, _ = WebhookEndpoint.objects.get_or_create(
+            url="https://erp.example.com/hooks", events=["order.placed"]
+        )
+        delivery = WebhookDelivery.objects.get(order=world.pending(), endpoint=endpoint)
+        transition_apply(delivery, "give_up", actor="task:test")
+        delivery.save()
+        client.post(reverse("admin:webhooks_webhookdelivery_redeliver", args=[delivery.pk]), {})
+        return WebhookDelivery.objects.get(pk=delivery.pk).status == "pending"
     shipment = world.shipment({"start_picking": "pending", "pack": "picking", "ship": "packed"}[name])
     if name == "ship":
         client.post(

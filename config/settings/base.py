@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "payments",
     "notifications",  # its event handlers register first: "payment received" is sent before "being prepared"
     "fulfillment",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -263,8 +264,25 @@ STAFF_NOTIFY = {
     event: env.list(
         f"STAFF_NOTIFY_{event.upper()}", default=env.list("STAFF_NOTIFY_DEFAULT", default=["ops@example.com"])
     )
-    for event in ("restock_alert", "amount_mismatch", "late_payment", "shipment_exception", "slow_processing")
+    for event in (
+        "restock_alert",
+        "amount_mismatch",
+        "late_payment",
+        "shipment_exception",
+        "slow_processing",
+        "webhook_disabled",
+    )
 }
+
+# --- Public tracking page ------------------------------------------------------------------------------------
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")  # where customers reach /t/<token>/
+TRACKING_PAGE_THROTTLE_RATE = env("TRACKING_PAGE_THROTTLE_RATE", default="60/min")  # per source address
+TRACKING_PAGE_CACHE_SECONDS = env.int("TRACKING_PAGE_CACHE_SECONDS", default=30)
+
+# --- Outgoing webhooks -----------------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=20)  # a sweep's time budget
 
 # --- Operations ---------------------------------------------------------------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`

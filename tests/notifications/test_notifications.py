@@ -16,7 +16,7 @@ from config.celery_app import app
 from fulfillment.models import Shipment
 from fulfillment.tasks import start_fulfillment
 from notifications.models import Event, Notification
-from notifications.services import SMS_EVENTS, notification_sweep
+from notifications.services import PUSH_EVENTS, SMS_EVENTS, notification_sweep
 from orders.models import Order
 from tests.conftest import order_body
 from tests.factories import UserFactory
@@ -205,6 +205,8 @@ def test_templates_render_in_both_languages_without_missing_variables(
         "return_number": "R2612010000ABCD",
         "refund_amount": "89.10",
         "decision": "Worn",
+        "url": "https://erp.example.com/hooks",
+        "failing_since": "2026-12-01T08:00:00+00:00",
     }
     n = Notification(
         order=order,
@@ -226,7 +228,7 @@ def test_templates_render_in_both_languages_without_missing_variables(
         text = render_to_string(f"notifications/{event}.txt", ctx)
         html = render_to_string("notifications/email.html", {**ctx, "subject": "s", "text": text})
         texts = [text, html]
-        if event in SMS_EVENTS:
+        if event in SMS_EVENTS | PUSH_EVENTS:  # push sends the short text too
             texts.append(render_to_string(f"notifications/{event}.sms.txt", ctx))
     for t in texts:
         assert "INVALID_TEMPLATE_VARIABLE" not in t

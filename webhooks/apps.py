@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = _("Webhooks")
+
+    def ready(self):
+        from core.dashboard import todos_add
+
+        from .handlers import register
+        from .todos import TODOS
+
+        register()
+        todos_add(TODOS)
