@@ -4,6 +4,7 @@ step go to var/screenshots/."""
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,33 @@ def test_a_staff_member_adds_a_comment_to_an_order(staff_page, place, product):
     page.shot("timeline")
     comment = order.comments.get()
     assert (comment.user, comment.text) == (user, "Customer asks for weekend delivery / 周末送货")
+
+
+def test_finance_sees_a_failing_endpoints_attempts_and_redelivers(staff_page, place, product):
+    from tests.webhooks.test_webhooks import add_endpoint
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import webhook_deliver
+
+    endpoint, _secret = add_endpoint("http://127.0.0.1:9/erp", "order.placed")  # nothing listens there
+    place(order_body())
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert webhook_deliver(delivery_id=delivery.pk) == "pending"  # refused connection: retried later
+    page, user = staff_page("Finance", "webhooks")
+    page.goto(page.live + reverse("admin:webhooks_webhookdelivery_changelist"))
+    page.shot("deliveries")
+    page.goto(page.live + reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk]))
+    page.wait_for_selector("text=Connection refused")  # the attempt's error, on the delivery's page
+    page.shot("delivery")
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+    for _ in range(8):  # the schedule runs out
+        webhook_deliver(delivery_id=delivery.pk, now=delivery.created_at + timedelta(days=30))
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    page.goto(page.live + reverse("admin:webhooks_webhookdelivery_redeliver", args=[delivery.pk]))
+    page.shot("redeliver")
+    page.click("#action-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/admin/webhooks/webhookdelivery/{delivery.pk}/change/"))
+    page.shot("redelivered")
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempts == 0
+    assert TransitionLog.objects.filter(object_id=delivery.pk, target="pending", actor=user.username).exists()

@@ -1,9 +1,12 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -154,13 +157,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("next attempt"), ordering="next_attempt_at")
     def next_attempt_display(self, delivery):
-        return delivery.next_attempt_at if delivery.status == DeliveryStatus.PENDING else "—"
+        if delivery.status != DeliveryStatus.PENDING:
+            return "—"
+        return formats.localize(timezone.localtime(delivery.next_attempt_at))  # in the shop's time zone
 
     @admin.display(description=_("body"))
     def body(self, delivery):
-        return format_html(
-            "<pre style='white-space:pre-wrap;max-height:24rem;overflow:auto'>{}</pre>", delivery.event.body
-        )
+        pretty = json.dumps(json.loads(delivery.event.body), indent=2, ensure_ascii=False)
+        return format_html("<pre style='white-space:pre-wrap;max-height:24rem;overflow:auto'>{}</pre>", pretty)
 
     @admin.action(description=_("Redeliver selected webhooks"), permissions=["redeliver"])
     def redeliver(self, request, queryset):
