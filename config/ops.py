@@ -5,6 +5,7 @@ durations are a per-process histogram (Prometheus sums the scrapes of each proce
 
 from __future__ import annotations
 
+import os
 import time
 
 from django.conf import settings
@@ -13,10 +14,11 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
 from kombu.exceptions import ChannelError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.celery_app import HEARTBEAT_KEY, HEARTBEAT_SECONDS, app
-from core.metrics import gauges_sample
+from core.metrics import ScrapeGauge, gauges_sample
 
 THROTTLE_FAIL_OPEN = Counter(
     "shop_throttle_fail_open_total", "Requests let through unthrottled because Redis was unreachable (this process)"
@@ -78,15 +80,21 @@ def _check_broker() -> bool:
         return False
 
 
-def _worker_alive() -> bool:
-    """A worker wrote its heartbeat lately (config.celery_app.Heartbeat): no broadcast per probe."""
+def _heartbeat_age() -> float | None:
+    """Seconds since a worker last wrote its heartbeat (config.celery_app.Heartbeat); None: never, or no cache."""
     from django.core.cache import cache
 
     try:
         beat = cache.get(HEARTBEAT_KEY)
     except Exception:
-        return False
-    return beat is not None and time.time() - beat < HEARTBEAT_SECONDS * 3
+        return None
+    return None if beat is None else max(time.time() - beat, 0.0)
+
+
+def _worker_alive() -> bool:
+    """A worker wrote its heartbeat lately: no broadcast per probe."""
+    age = _heartbeat_age()
+    return age is not None and age < HEARTBEAT_SECONDS * 3
 
 
 def queue_depth(queue: str = "celery") -> int | None:
@@ -110,6 +118,16 @@ def healthz(request):
     return JsonResponse(body, status=200 if database and broker else 503)
 
 
+def _kept_as_things_happen() -> bytes:
+    """Counters and histograms: summed over every process's files in PROMETHEUS_MULTIPROC_DIR (gunicorn),
+    or this process's own where there is one process (runserver, tests)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
+
 @require_GET
 def metrics(request):
     token = settings.METRICS_TOKEN
@@ -117,10 +135,16 @@ def metrics(request):
         return HttpResponse("metrics need the scrape token", status=401, content_type="text/plain")
     registry = CollectorRegistry()
     gauges_sample(registry)
-    depth = queue_depth()
-    broker_up = Gauge("shop_broker_up", "Whether the Celery broker answered this scrape", registry=registry)
-    broker_up.set(depth is not None)
-    if depth is not None:  # no sample rather than NaN while the broker is down
-        Gauge("shop_task_queue_depth", "Messages waiting in the Celery queue", registry=registry).set(depth)
-    output = generate_latest(registry) + generate_latest()  # plus this process's request histogram
-    return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)
+    depths = {queue.name: queue_depth(queue.name) for queue in settings.CELERY_TASK_QUEUES}
+    broker_up = ScrapeGauge("shop_broker_up", "Whether the Celery broker answered this scrape", registry=registry)
+    broker_up.set(all(d is not None for d in depths.values()))
+    depth = ScrapeGauge("shop_queue_depth", "Messages waiting in each Celery queue", ["queue"], registry=registry)
+    for queue, waiting in depths.items():
+        if waiting is not None:  # no sample rather than NaN while the broker is down
+            depth.labels(queue).set(waiting)
+    age = _heartbeat_age()
+    heartbeat = ScrapeGauge(
+        "shop_worker_heartbeat_age_seconds", "Seconds since a Celery worker last said it is alive", registry=registry
+    )
+    heartbeat.set(age if age is not None else float("inf"))
+    return HttpResponse(generate_latest(registry) + _kept_as_things_happen(), content_type=CONTENT_TYPE_LATEST)

@@ -9,8 +9,9 @@ class FulfillmentConfig(AppConfig):
     def ready(self):
         from core.dashboard import todos_add
         from core.events import subscribe
+        from core.metrics import stuck_add
 
-        from . import services, tasks
+        from . import selectors, services, tasks
         from .todos import TODOS
 
         subscribe("order.refunded", services.shipments_stop_for_refund)
@@ -18,3 +19,4 @@ class FulfillmentConfig(AppConfig):
         subscribe("order.released", tasks.fulfillment_requested)
         subscribe("order.backorder_allocated", tasks.fulfillment_requested)
         todos_add(TODOS)
+        stuck_add("in_transit_without_news", lambda: selectors.shipments_in_transit_without_news().count())

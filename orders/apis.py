@@ -14,6 +14,7 @@ from config.api import ErrorOutput
 from core.errors import ApplicationError
 
 from . import idempotency, returns, selectors, services
+from .metrics import ORDERS_PLACED
 from .models import Order, Return
 from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput
 
@@ -80,10 +81,19 @@ class OrderListCreateApi(ListAPIView):
                 if stored is None:
                     raise
                 replayed = True
+        request.placement_replayed = replayed
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if stored.body.get("number"):
             headers["Location"] = f"/api/v1/orders/{stored.body['number']}/"
         return Response(stored.body, status=stored.status, headers=headers)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Every placement request is counted by outcome (a replay placed nothing, so it is not)."""
+        if request.method == "POST" and not getattr(request, "placement_replayed", False):
+            data = getattr(response, "data", None)
+            code = data.get("code") if isinstance(data, dict) else None
+            ORDERS_PLACED.labels("created" if response.status_code == 201 else code or str(response.status_code)).inc()
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class OrderDetailApi(APIView):

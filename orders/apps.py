@@ -9,12 +9,14 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from core.dashboard import todos_add
         from core.events import subscribe
-        from core.metrics import gauges_add
+        from core.metrics import gauges_add, stuck_add
 
-        from .metrics import order_gauges
+        from .metrics import order_gauges, orders_not_picked, stage_timers_register
         from .services import order_backorders_allocate
         from .todos import TODOS
 
         subscribe("stock.arrived", order_backorders_allocate)
         gauges_add(order_gauges)
+        stuck_add("not_picked", orders_not_picked)
+        stage_timers_register()
         todos_add(TODOS)

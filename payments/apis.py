@@ -1,5 +1,7 @@
 """Payment endpoints: the storefront starts a payment; gateways call back in their own wire format."""
 
+import time
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -11,6 +13,7 @@ from orders.selectors import order_get
 
 from . import services
 from .gateways import get_gateway
+from .metrics import CALLBACK_SECONDS, CALLBACKS
 from .models import Gateway, Payment
 
 GATEWAYS = [g for g in Gateway.values if g != Gateway.MANUAL]
@@ -83,4 +86,15 @@ class PaymentCallbackApi(APIView):
         if adapter is None:
             raise services.UnsupportedGateway(gateways=GATEWAYS)
         result = services.payment_apply_callback(gateway=gateway, headers=dict(request.headers), body=request.body)
+        request.callback_outcome = "accepted" if result.accepted else "refused"
         return adapter.ack(accepted=result.accepted, message=result.message)
+
+    def dispatch(self, request, *args, **kwargs):
+        """Every callback is counted and timed, refusals (bad signature, too large, throttled) included."""
+        started = time.perf_counter()
+        response = super().dispatch(request, *args, **kwargs)
+        gateway = kwargs.get("gateway", "") if kwargs.get("gateway") in GATEWAYS else "unknown"
+        outcome = getattr(self.request, "callback_outcome", "refused" if response.status_code < 500 else "error")
+        CALLBACKS.labels(gateway, outcome).inc()
+        CALLBACK_SECONDS.labels(gateway).observe(time.perf_counter() - started)
+        return response

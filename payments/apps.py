@@ -8,10 +8,11 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import todos_add
-        from core.metrics import gauges_add
+        from core.metrics import gauges_add, stuck_add
 
-        from .metrics import payment_gauges
+        from .metrics import orders_awaiting_payment_news, payment_gauges
         from .todos import TODOS
 
         gauges_add(payment_gauges)
+        stuck_add("payment_unconfirmed", orders_awaiting_payment_news)
         todos_add(TODOS)

@@ -30,7 +30,7 @@ def test_metrics_count_orders_and_time_placements(client, place, product):
     text = client.get("/metrics").content.decode()
     assert 'shop_orders{status="pending"} 2.0' in text
     assert 'shop_request_seconds_count{endpoint="place_order"}' in text
-    assert "shop_task_queue_depth" in text and "shop_notifications_queued" in text
+    assert 'shop_queue_depth{queue="celery"}' in text and "shop_notifications_queued" in text
 
 
 @pytest.mark.django_db
@@ -76,5 +76,5 @@ def test_queue_depth_is_a_number_even_for_an_empty_queue(client):
 
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")
     text = client.get("/metrics").content.decode()
-    assert "shop_task_queue_depth 0.0" in text and "NaN" not in text
+    assert 'shop_queue_depth{queue="webhooks"} 0.0' in text and "NaN" not in text
     assert "shop_broker_up 1.0" in text

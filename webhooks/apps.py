@@ -8,9 +8,12 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import todos_add
+        from core.metrics import gauges_add
 
         from .handlers import register
+        from .metrics import webhook_gauges
         from .todos import TODOS
 
         register()
         todos_add(TODOS)
+        gauges_add(webhook_gauges)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -217,6 +218,7 @@ PAYPAL_CANCEL_URL = env("PAYPAL_CANCEL_URL", default="")
 TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
 TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
+PICK_SLA_HOURS = env.int("PICK_SLA_HOURS", default=24)  # confirmed longer than this and not picked: stuck
 AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=7)  # from delivery (seven days without a reason)
 # Carriers: endpoints default to each platform's test environment; empty credentials keep an adapter off.
@@ -291,6 +293,19 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Au
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
 CELERY_TASK_ACKS_LATE = True
+# A queue per kind of work, so each can get its own consumers (`celery worker -Q webhooks`); a worker started
+# without -Q consumes them all (`make run`). Anything unrouted goes to "celery".
+CELERY_TASK_QUEUES = [
+    Queue(name) for name in ("celery", "callbacks", "fulfillment", "notifications", "webhooks", "tracking", "sweeps")
+]
+CELERY_TASK_ROUTES = {
+    "payments.tasks.*": {"queue": "callbacks"},  # follow-ups of gateway callbacks: stale-payment queries
+    "fulfillment.tasks.poll_tracking": {"queue": "tracking"},
+    "fulfillment.tasks.*": {"queue": "fulfillment"},
+    "notifications.tasks.*": {"queue": "notifications"},
+    "webhooks.tasks.*": {"queue": "webhooks"},
+    "orders.tasks.*": {"queue": "sweeps"},  # expiry, completion, purges
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
