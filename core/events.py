@@ -33,6 +33,7 @@ EVENTS = {
     "stock.arrived": "stock_item, actor, reference (on hand rose: a receipt, a count, a transfer in)",
     "order.released": "order (released from review, confirmed)",
     "order.processing": "order (picking lists went to the warehouses)",
+    "order.slow": "order, seconds (our own processing took longer than SLOW_ORDER_SECONDS)",
     "order.shipped": "order (every shipment handed to a carrier)",
     "order.delivered": "order (every shipment delivered)",
     "order.completed": "order (the after-sales window passed)",

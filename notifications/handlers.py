@@ -88,6 +88,15 @@ def webhook_disabled(*, endpoint, **payload) -> None:
     )
 
 
+def slow_order(*, order, seconds: float, **payload) -> None:
+    notification_send(
+        event=Event.SLOW_ORDER,
+        order=order,
+        subject=f"slow:{order.number}",
+        context={"seconds": round(seconds), "limit": settings.SLOW_ORDER_SECONDS},
+    )
+
+
 def register() -> None:
     subscribe("order.placed", _tell(Event.ORDER_PLACED))
     subscribe("order.paid", _tell(Event.PAYMENT_CONFIRMED))
@@ -108,3 +117,4 @@ def register() -> None:
     subscribe("payment.amount_mismatch", amount_mismatch)
     subscribe("shipment.updated", shipment_updated)
     subscribe("webhook.endpoint_disabled", webhook_disabled)
+    subscribe("order.slow", slow_order)

@@ -29,6 +29,7 @@ class Event(models.TextChoices):
     SHIPMENT_EXCEPTION = "shipment_exception", _("Staff: shipment exception")
     SLOW_PROCESSING = "slow_processing", _("Staff: slow processing")
     WEBHOOK_DISABLED = "webhook_disabled", _("Staff: webhook endpoint disabled")
+    SLOW_ORDER = "slow_order", _("Staff: an order was slow to reach the warehouse")
 
 
 class Channel(models.TextChoices):

@@ -12,10 +12,11 @@ class OrdersConfig(AppConfig):
         from core.metrics import gauges_add, stuck_add
 
         from .metrics import order_gauges, orders_not_picked, stage_timers_register
-        from .services import order_backorders_allocate
+        from .services import order_backorders_allocate, order_processing_timed
         from .todos import TODOS
 
         subscribe("stock.arrived", order_backorders_allocate)
+        subscribe("order.processing", order_processing_timed)
         gauges_add(order_gauges)
         stuck_add("not_picked", orders_not_picked)
         stage_timers_register()

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -32,7 +33,9 @@ def order_gauges(registry: CollectorRegistry) -> None:
 def _reached(order: Order, field: str, target: str):
     """When the order's `field` last moved to `target` (its transition log)."""
     return (
-        TransitionLog.objects.filter(object_id=str(order.pk), field=field, target=target, object_repr=order.number)
+        TransitionLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk), field=field, target=target
+        )
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()

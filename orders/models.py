@@ -164,6 +164,12 @@ class Order(FSMModelMixin, models.Model):
     backordered_at = models.DateTimeField(
         _("back-ordered since"), null=True, blank=True, help_text=_("Paid, but its stock was gone: waiting since.")
     )
+    processing_seconds = models.FloatField(
+        _("our processing time (s)"),
+        null=True,
+        blank=True,
+        help_text=_("From ready for the warehouse (paid, released or restocked) to picking lists sent."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -13,6 +13,7 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -484,6 +485,27 @@ def order_start_processing(*, number: str, actor: Actor, reason: str = "", check
         transition_apply(order, "start_processing", actor=actor, reason=reason, check_permission=check_permission)
         order.save(update_fields=["status", "updated_at"])
     return order
+
+
+def order_processing_timed(*, order: Order, **payload) -> None:
+    """The picking lists went out (order.processing): keep how long that took us, from the moment the order was
+    ready (confirmed, or released from review) — the customer's payment wait and a back-order's wait for stock
+    excluded — and tell staff once when it is over SLOW_ORDER_SECONDS."""
+    ready = (
+        TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk))
+        .filter(
+            Q(field="status", target=OrderStatus.CONFIRMED) | Q(field="review_status", target=ReviewStatus.RELEASED)
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if ready is None:
+        return
+    order.processing_seconds = max((timezone.now() - ready).total_seconds(), 0.0)
+    Order.objects.filter(pk=order.pk).update(processing_seconds=order.processing_seconds)
+    if order.processing_seconds > settings.SLOW_ORDER_SECONDS:
+        emit("order.slow", order=order, seconds=order.processing_seconds)
 
 
 def phone_e164(raw: str, *, region: str) -> str | None:

@@ -218,6 +218,7 @@ PAYPAL_CANCEL_URL = env("PAYPAL_CANCEL_URL", default="")
 TRACKING_POLL_HOURS = env.int("TRACKING_POLL_HOURS", default=4)
 TRACKING_MAX_CHECKS = env.int("TRACKING_MAX_CHECKS", default=72)
 SHIPMENT_STALE_HOURS = env.int("SHIPMENT_STALE_HOURS", default=48)
+SLOW_ORDER_SECONDS = env.int("SLOW_ORDER_SECONDS", default=30)  # ready → picking lists sent; over it, staff hear
 PICK_SLA_HOURS = env.int("PICK_SLA_HOURS", default=24)  # confirmed longer than this and not picked: stuck
 AFTER_SALES_DAYS = env.int("AFTER_SALES_DAYS", default=7)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=7)  # from delivery (seven days without a reason)
@@ -273,6 +274,7 @@ STAFF_NOTIFY = {
         "shipment_exception",
         "slow_processing",
         "webhook_disabled",
+        "slow_order",
     )
 }
 

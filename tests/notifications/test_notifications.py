@@ -207,6 +207,8 @@ def test_templates_render_in_both_languages_without_missing_variables(
         "decision": "Worn",
         "url": "https://erp.example.com/hooks",
         "failing_since": "2026-12-01T08:00:00+00:00",
+        "seconds": 95,
+        "limit": 30,
     }
     n = Notification(
         order=order,
