@@ -5,8 +5,10 @@ import os
 import threading
 import time
 
+import structlog
 from celery import Celery, Task, bootsteps
 from celery.schedules import crontab
+from celery.signals import task_prerun
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,17 @@ class Heartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(Heartbeat)
+
+
+@task_prerun.connect
+def _log_context(task_id=None, task=None, args=(), **kwargs):
+    """A worker thread runs task after task: each starts its log context afresh, with its task (and the
+    order, for the tasks that take an order number)."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task=task.name if task else "", task_id=task_id)
+    if task is not None and task.name == "fulfillment.tasks.start_fulfillment" and args:
+        structlog.contextvars.bind_contextvars(order=str(args[0])[:40])
+
 
 app.conf.beat_schedule = {
     "close-expired-orders": {"task": "orders.tasks.close_expired_orders", "schedule": 60.0},

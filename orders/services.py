@@ -24,6 +24,7 @@ from core.db import advisory_xact_lock, lock_or_skip, prefetched, require_transa
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry
+from core.logs import about_order
 from core.models import TransitionLog
 from inventory.models import Product
 from inventory.selectors import products_with_availability
@@ -310,6 +311,7 @@ def order_place(
         order = _order_create(fields=fields, lines=lines, held=held, client=client)
         if coupon:
             _use_coupon(coupon)
+        about_order(order.number)
         emit("order.placed", order=order)
         stock_reserve_lines(
             holder=order.number,
@@ -322,6 +324,7 @@ def order_place(
 
 
 def _lock_order(number: str) -> Order:
+    about_order(number)  # every line logged from here on is about this order
     return Order.objects.select_for_update().get(number=number)
 
 

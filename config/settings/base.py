@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.ops.RequestTimingMiddleware",
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.api.UntrustedInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and Swagger UI assets, with or without DEBUG
@@ -125,12 +126,20 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise from STATIC_ROOT after `collectstatic` (production, `make run`), else from the apps.
 WHITENOISE_USE_FINDERS = not (STATIC_ROOT / "admin").exists()
 
+LOG_FORMAT = env("LOG_FORMAT", default="plain")  # plain for people; json (production's default) for collectors
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.json_formatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "level": env("LOG_LEVEL", default="INFO")}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "level": env("LOG_LEVEL", default="INFO"),
+        }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

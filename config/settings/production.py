@@ -9,6 +9,7 @@ SECRET_KEY = env("SECRET_KEY")
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 METRICS_TOKEN = env("METRICS_TOKEN")  # Prometheus sends it; /metrics is never open in production
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # noqa: F405  one JSON object a line
 
 # Live gateways unless a staging deployment asks for the sandbox ones (and their app) explicitly.
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
