@@ -10,7 +10,6 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +20,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core.counters import counter_incr
 from core.errors import ApplicationError, InvalidTransition
 
 logger = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class TokenRateThrottle(BaseThrottle):
         window = int(now // period)
         self._wait = (window + 1) * period - now
         try:
-            return _count(f"throttle:{ident}:{window}", period + 1) <= num
+            return counter_incr(f"throttle:{ident}:{window}", period + 1) <= num
         except (redis.RedisError, OSError) as exc:
             # Degraded mode: without Redis the API keeps answering, unthrottled, and says so.
             from config.ops import THROTTLE_FAIL_OPEN
@@ -248,29 +248,7 @@ class CallbackRateThrottle(TokenRateThrottle):
         return self.allow(f"{self.scope}:{source[:20]}:{self.get_ident(request)}")
 
 
-_redis: dict[str, redis.Redis] = {}
 _warned_at = 0.0
-
-
-def _count(key: str, ttl: int) -> int:
-    """INCR + EXPIRE in one Redis round trip, or the Django cache where no Redis is configured."""
-    if settings.REDIS_URL:
-        client = _redis.get(settings.REDIS_URL)
-        if client is None:
-            client = _redis[settings.REDIS_URL] = redis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
-            )
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, ttl, nx=True)
-        return pipe.execute()[0]
-    if cache.add(key, 1, timeout=ttl):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=ttl)
-        return 1
 
 
 CALLBACK_PREFIXES = ("/api/v1/payments/callbacks/", "/api/v1/shipping/callbacks/")

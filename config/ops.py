@@ -5,13 +5,16 @@ durations are a per-process histogram (Prometheus sums the scrapes of each proce
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 from django.conf import settings
+from django.contrib import admin
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from kombu.exceptions import ChannelError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -20,6 +23,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from config.celery_app import HEARTBEAT_KEY, HEARTBEAT_SECONDS, app
 from core.metrics import ScrapeGauge, gauges_sample
 
+RANGE_LABELS = {"hour": gettext_lazy("Last hour"), "day": gettext_lazy("Last day"), "week": gettext_lazy("Last week")}
+STUCK_LABELS = {
+    "payment_unconfirmed": gettext_lazy("Payment started long ago, no answer from the gateway"),
+    "not_picked": gettext_lazy("Confirmed, not picked within the SLA"),
+    "in_transit_without_news": gettext_lazy("In transit, no tracking news"),
+}
 THROTTLE_FAIL_OPEN = Counter(
     "shop_throttle_fail_open_total", "Requests let through unthrottled because Redis was unreachable (this process)"
 )
@@ -148,3 +157,46 @@ def metrics(request):
     )
     heartbeat.set(age if age is not None else float("inf"))
     return HttpResponse(generate_latest(registry) + _kept_as_things_happen(), content_type=CONTENT_TYPE_LATEST)
+
+
+def order_health(request):
+    """The order-health page (admin): what each app measures for the range picked, the queues and the stuck
+    orders; every number links to the list behind it. Staff of any group (they all read orders) may open it."""
+    from datetime import timedelta
+
+    from django.core.exceptions import PermissionDenied
+    from django.template.response import TemplateResponse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from core.health import RANGES, panels
+    from core.metrics import stuck_counts
+
+    if not request.user.has_perm("orders.view_order"):
+        raise PermissionDenied
+    chosen = request.GET.get("range", "hour")
+    chosen = chosen if chosen in RANGES else "hour"
+    since = timezone.now() - timedelta(seconds=RANGES[chosen])
+    shown = []
+    for panel in panels():
+        data = panel.data(since)
+        if panel.kind in ("line", "bar"):
+            data = {"chart": json.dumps({k: v for k, v in data.items() if k != "total"}), "total": data.get("total")}
+        elif panel.kind == "table":
+            data = [[row[key] for key, _heading in panel.columns] for row in data]
+        shown.append({"title": panel.title, "kind": panel.kind, "columns": panel.columns, "data": data})
+    queues = [
+        {"label": queue.name, "value": "—" if (n := queue_depth(queue.name)) is None else n}
+        for queue in settings.CELERY_TASK_QUEUES
+    ]
+    stuck = [{"label": STUCK_LABELS.get(kind, kind), "value": n, "url": url} for kind, n, url in stuck_counts()]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Order health"),
+        "ranges": [(key, label) for key, label in RANGE_LABELS.items()],
+        "chosen": chosen,
+        "panels": shown,
+        "queues": queues,
+        "stuck": stuck,
+    }
+    return TemplateResponse(request, "admin/order_health.html", context)

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.ops import healthz, metrics
+from config.ops import healthz, metrics, order_health
 
 admin.site.site_header = _("Shop back office")
 admin.site.site_title = _("Shop back office")
@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    path("admin/order-health/", admin.site.admin_view(order_health), name="order-health"),
     path("admin/", admin.site.urls),
     path("t/", include("orders.tracking_urls")),  # the public tracking page (a signed token, no login)
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),

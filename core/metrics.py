@@ -17,8 +17,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 Sampler = Callable[[CollectorRegistry], None]
 _samplers: list[Sampler] = []
-# kind → a count of orders stuck that way (shop_orders_stuck{kind}); each app adds the kinds it can see.
-_stuck: dict[str, Callable[[], int]] = {}
+# kind → (a count of orders stuck that way, the admin list of them); each app adds the kinds it can see.
+_stuck: dict[str, tuple[Callable[[], int], Callable[[], str]]] = {}
 
 
 class ScrapeGauge:
@@ -51,13 +51,18 @@ def gauges_add(sampler: Sampler) -> None:
         _samplers.append(sampler)
 
 
-def stuck_add(kind: str, count: Callable[[], int]) -> None:
-    _stuck[kind] = count
+def stuck_add(kind: str, count: Callable[[], int], url: Callable[[], str]) -> None:
+    _stuck[kind] = (count, url)
+
+
+def stuck_counts() -> list[tuple[str, int, str]]:
+    """(kind, count, list URL) of every kind of stuck order (shop_orders_stuck and the order-health page)."""
+    return [(kind, count(), url()) for kind, (count, url) in sorted(_stuck.items())]
 
 
 def gauges_sample(registry: CollectorRegistry) -> None:
     for sampler in _samplers:
         sampler(registry)
     stuck = ScrapeGauge("shop_orders_stuck", "Orders stuck, by how", ["kind"], registry=registry)
-    for kind, count in sorted(_stuck.items()):
-        stuck.labels(kind).set(count())
+    for kind, count, _url in stuck_counts():
+        stuck.labels(kind).set(count)

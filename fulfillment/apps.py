@@ -7,6 +7,8 @@ class FulfillmentConfig(AppConfig):
     verbose_name = _("Fulfillment")
 
     def ready(self):
+        from django.urls import reverse
+
         from core.dashboard import todos_add
         from core.events import subscribe
         from core.metrics import stuck_add
@@ -19,4 +21,8 @@ class FulfillmentConfig(AppConfig):
         subscribe("order.released", tasks.fulfillment_requested)
         subscribe("order.backorder_allocated", tasks.fulfillment_requested)
         todos_add(TODOS)
-        stuck_add("in_transit_without_news", lambda: selectors.shipments_in_transit_without_news().count())
+        stuck_add(
+            "in_transit_without_news",
+            lambda: selectors.shipments_in_transit_without_news().count(),
+            lambda: reverse("admin:fulfillment_shipmentattention_changelist"),
+        )

@@ -8,7 +8,9 @@ class InventoryConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import todos_add
+        from core.health import Panel, panel_add
 
-        from .todos import TODOS
+        from .todos import TODOS, restock_alerts
 
         todos_add(TODOS)
+        panel_add(Panel("restock", _("Stock"), restock_alerts, rank=70))

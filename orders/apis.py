@@ -1,7 +1,9 @@
 """Storefront API: one view per use case; parse, call one service, render."""
 
+import contextlib
 import re
 
+import redis
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +16,7 @@ from config.api import ErrorOutput
 from core.errors import ApplicationError
 
 from . import idempotency, returns, selectors, services
+from .health import placement_outcome_record
 from .metrics import ORDERS_PLACED
 from .models import Order, Return
 from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput
@@ -92,7 +95,10 @@ class OrderListCreateApi(ListAPIView):
         if request.method == "POST" and not getattr(request, "placement_replayed", False):
             data = getattr(response, "data", None)
             code = data.get("code") if isinstance(data, dict) else None
-            ORDERS_PLACED.labels("created" if response.status_code == 201 else code or str(response.status_code)).inc()
+            outcome = "created" if response.status_code == 201 else code or str(response.status_code)
+            ORDERS_PLACED.labels(outcome).inc()
+            with contextlib.suppress(redis.RedisError, OSError):  # the dashboard's per-minute count, best effort
+                placement_outcome_record(outcome)
         return super().finalize_response(request, response, *args, **kwargs)
 
 

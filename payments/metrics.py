@@ -44,3 +44,40 @@ def orders_awaiting_payment_news() -> int:
         .distinct()
         .count()
     )
+
+
+def callback_success(since) -> list[dict]:
+    """Per gateway: the share of callbacks received in the range that were applied (replays count as applied)."""
+    from django.urls import reverse
+
+    rows = (
+        PaymentEvent.objects.filter(direction="in", kind="callback", received_at__gte=since)
+        .values("gateway", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_gateway: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_gateway.setdefault(row["gateway"], {})[row["outcome"]] = row["n"]
+    url = reverse("admin:payments_paymentevent_changelist")
+    result = []
+    for gateway, outcomes in sorted(by_gateway.items()):
+        total = sum(outcomes.values())
+        ok = outcomes.get("applied", 0) + outcomes.get("duplicate", 0)
+        result.append(
+            {
+                "label": gateway,
+                "value": f"{100 * ok / total:.1f}% of {total}",
+                "url": f"{url}?gateway__exact={gateway}",
+                "warn": total and ok / total < 0.95,
+            }
+        )
+    return result
+
+
+def health_panels_register() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from core.health import Panel, panel_add
+
+    panel_add(Panel("callbacks", gettext_lazy("Gateway callbacks applied, by gateway"), callback_success, rank=40))

@@ -216,3 +216,20 @@ def test_finance_sees_a_failing_endpoints_attempts_and_redelivers(staff_page, pl
     delivery.refresh_from_db()
     assert delivery.status == "pending" and delivery.attempts == 0
     assert TransitionLog.objects.filter(object_id=delivery.pk, target="pending", actor=user.username).exists()
+
+
+def test_the_order_health_page_draws_its_charts(staff_page, place, product, api, client):
+    for i in range(3):
+        number = place(order_body(customer={**order_body()["customer"], "id": f"h-{i}"})).json()["number"]
+        payment = api.post(f"/api/v1/orders/{number}/payments/", {"gateway": "alipay"}, format="json").json()
+        deliver(client, signed(payment["reference"], "alipay"))
+    place(order_body(items=[{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]))
+    page, _user = staff_page("Customer service", "order-health")
+    page.click(f"a[href='{reverse('order-health')}']")  # linked from the to-do list
+    page.wait_for_selector("canvas.chart")
+    page.wait_for_function("document.querySelector('canvas.chart').width > 0")  # Chart.js drew it
+    assert page.locator("[data-outcome=created]").inner_text().endswith("3")
+    page.shot("hour")
+    page.click("[data-range=week]")
+    page.wait_for_url(re.compile(r"range=week"))
+    page.shot("week")

@@ -8,12 +8,14 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import todos_add
+        from core.health import Panel, panel_add
         from core.metrics import gauges_add
 
         from .handlers import register
         from .metrics import webhook_gauges
-        from .todos import TODOS
+        from .todos import TODOS, failures
 
         register()
         todos_add(TODOS)
+        panel_add(Panel("webhooks", _("Webhooks"), failures, rank=65))
         gauges_add(webhook_gauges)

@@ -1,0 +1,48 @@
+"""Counters every process sees: Redis INCR with an expiry (one round trip), or the Django cache where no
+Redis is configured (`make run`). The throttles count requests in windows with them; the order-health page
+reads placements per minute from them."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def _client() -> redis.Redis | None:
+    if not settings.REDIS_URL:
+        return None
+    client = _clients.get(settings.REDIS_URL)
+    if client is None:
+        client = _clients[settings.REDIS_URL] = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+    return client
+
+
+def counter_incr(key: str, ttl: int) -> int:
+    """INCR + EXPIRE in one Redis round trip; raises redis.RedisError / OSError when Redis is down."""
+    client = _client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl, nx=True)
+        return pipe.execute()[0]
+    if cache.add(key, 1, timeout=ttl):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=ttl)
+        return 1
+
+
+def counter_get_many(keys: list[str]) -> dict[str, int]:
+    """The counters that exist among `keys` (one MGET)."""
+    client = _client()
+    if client is not None:
+        values = client.mget(keys) if keys else []
+        return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}
+    return {k: int(v) for k, v in cache.get_many(keys).items()}
