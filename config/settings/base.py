@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.ops.RequestTimingMiddleware",
     "config.logs.RequestIdMiddleware",
+    "config.db.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.api.UntrustedInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin and Swagger UI assets, with or without DEBUG
@@ -79,6 +80,16 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# A streaming read replica of the primary: the admin's lists, the order-health page and the catalogue read
+# from it (config/db.py); without it everything reads from the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=600),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},  # tests read the test database through it
+    }
+DATABASE_ROUTERS = ["config.db.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: a new connection per request costs more than a placement.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
