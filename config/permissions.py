@@ -82,6 +82,7 @@ STAFF_ACCESS: dict[str, dict[str, Access]] = {
         "payments.paymentattention": Access(("view", "change")),
         "payments.paymentevent": Access(extra=("replay_paymentevent",)),
         "payments.refund": VIEW,
+        "payments.settlementimport": Access(("view", "add")),  # add: import a settlement file
         "payments_sandbox.sandboxtransaction": VIEW,  # where PAYMENTS_SANDBOX installs it
         "notifications.notification": VIEW,
         # Finance looks after the systems that hear from us (the storefront, the ERP): endpoints and deliveries.

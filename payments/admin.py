@@ -8,7 +8,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -27,8 +29,9 @@ from orders.models import Order, Return, ReturnStatus
 
 from . import services
 from .forms import MarkPaidForm, RefundForm
-from .models import Payment, PaymentAttention, PaymentEvent, PaymentStatus, Refund
+from .models import Payment, PaymentAttention, PaymentEvent, PaymentStatus, Refund, SettlementImport
 from .selectors import late_payments, payments_needing_attention
+from .settlement import settlement_import
 
 
 class PaymentInline(ReadOnlyInlineMixin, TabularInline):
@@ -388,3 +391,91 @@ class RefundAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{refund.number}: {exc.detail}", messages.ERROR)
             else:
                 self.message_user(request, f"{refund.number}: {refund.get_status_display()}", messages.INFO)
+
+
+class SettlementUploadForm(forms.Form):
+    source = forms.ChoiceField(label=_("format"), choices=SettlementImport.Source.choices)
+    file = forms.FileField(label=_("settlement file"), max_length=200)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB: split it by day."))
+        return upload
+
+
+@admin.register(SettlementImport)
+class SettlementImportAdmin(ModelAdmin):
+    """Finance imports a gateway's settlement file; each import is kept with every line's outcome."""
+
+    list_display = ["created_at", "file_name", "source", "actor", "counts_display"]
+    list_filter = ["source"]
+    fields = ["created_at", "file_name", "source", "actor", "sha256", "counts_display", "lines_display"]
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("lines by outcome"))
+    def counts_display(self, imported):
+        return ", ".join(f"{outcome}: {n}" for outcome, n in sorted(imported.counts.items()))
+
+    @admin.display(description=_("lines"))
+    def lines_display(self, imported):
+        """Every line; the ones finance must look at (unmatched, flagged) first and in red."""
+        rows = sorted(imported.results, key=lambda r: (r["outcome"] in ("applied", "duplicate", "skipped"), r["line"]))
+        return format_html(
+            '<table class="text-sm"><tr><th class="pr-4 text-left">{}</th><th class="pr-4 text-left">{}</th>'
+            '<th class="pr-4 text-left">{}</th><th class="pr-4 text-left">{}</th>'
+            '<th class="text-left">{}</th></tr>{}</table>',
+            _("line"),
+            _("reference"),
+            _("amount"),
+            _("outcome"),
+            _("detail"),
+            format_html_join(
+                "",
+                '<tr class="{}" data-outcome="{}"><td class="pr-4">{}</td><td class="pr-4">{}</td>'
+                '<td class="pr-4">{}</td><td class="pr-4">{}</td><td>{}</td></tr>',
+                (
+                    (
+                        "" if r["outcome"] in ("applied", "duplicate", "skipped") else "text-red-600",
+                        r["outcome"],
+                        r["line"],
+                        r["reference"],
+                        r["amount"],
+                        r["outcome"],
+                        r["detail"],
+                    )
+                    for r in rows
+                ),
+            ),
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SettlementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                imported = settlement_import(
+                    source=form.cleaned_data["source"], file_name=upload.name, content=upload.read(), actor=request.user
+                )
+            except ApplicationError as exc:
+                form.add_error("file", exc.detail)
+            else:
+                self.message_user(request, _("Imported: %(counts)s.") % {"counts": self.counts_display(imported)})
+                return HttpResponseRedirect(reverse("admin:payments_settlementimport_change", args=[imported.pk]))
+        for field in form.fields.values():
+            field.widget.attrs["class"] = "border border-base-200 px-3 py-2 rounded-default"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import a settlement file"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/payments/settlementimport/upload.html", context)

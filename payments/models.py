@@ -204,3 +204,36 @@ class PaymentAttention(Payment):
         proxy = True
         verbose_name = _("payment needing attention")
         verbose_name_plural = _("payments needing attention")
+
+
+class SettlementImport(models.Model):
+    """One settlement file finance imported, with every line's outcome (payments/settlement.py)."""
+
+    class Source(models.TextChoices):
+        ALIPAY = "alipay", _("Alipay bill (业务明细)")
+        WECHATPAY = "wechatpay", _("WeChat Pay bill (交易账单)")
+        PLAIN = "plain", _("Plain CSV (reference, amount, currency, transaction_id)")
+
+    source = models.CharField(_("format"), max_length=20, choices=Source.choices)
+    file_name = models.CharField(_("file"), max_length=200)
+    sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    actor = models.CharField(_("imported by"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    counts = models.JSONField(_("lines by outcome"), default=dict)
+    results = models.JSONField(_("lines"), default=list)
+    created_at = models.DateTimeField(_("imported"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("settlement import")
+        verbose_name_plural = _("settlement imports")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
