@@ -66,6 +66,7 @@ app.conf.beat_schedule = {
     "complete-delivered-orders": {"task": "orders.tasks.complete_delivered_orders", "schedule": crontab(minute=5)},
     "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 5.0},  # the first retry is due after 5 s
+    "daily-report": {"task": "notifications.tasks.send_daily_report", "schedule": crontab(hour=8, minute=0)},
     "purge-idempotency-keys": {"task": "orders.tasks.purge_idempotency_keys", "schedule": crontab(minute=17)},
 }
 

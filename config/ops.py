@@ -169,7 +169,7 @@ def order_health(request):
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
-    from core.health import RANGES, panels
+    from core.health import RANGES, advice, panels
     from core.metrics import stuck_counts
 
     if not request.user.has_perm("orders.view_order"):
@@ -198,5 +198,6 @@ def order_health(request):
         "panels": shown,
         "queues": queues,
         "stuck": stuck,
+        "advice": advice(since),
     }
     return TemplateResponse(request, "admin/order_health.html", context)

@@ -32,3 +32,16 @@ def panel_add(panel: Panel) -> None:
 
 def panels() -> list[Panel]:
     return list(_panels)
+
+
+# Plain recommendations derived from the numbers (the page and the daily report): each app adds its own.
+_advisers: list[Callable[[datetime], list[str]]] = []
+
+
+def advice_add(adviser: Callable[[datetime], list[str]]) -> None:
+    if adviser not in _advisers:
+        _advisers.append(adviser)
+
+
+def advice(since: datetime) -> list[str]:
+    return [line for adviser in _advisers for line in adviser(since)]

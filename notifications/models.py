@@ -30,6 +30,7 @@ class Event(models.TextChoices):
     SLOW_PROCESSING = "slow_processing", _("Staff: slow processing")
     WEBHOOK_DISABLED = "webhook_disabled", _("Staff: webhook endpoint disabled")
     SLOW_ORDER = "slow_order", _("Staff: an order was slow to reach the warehouse")
+    DAILY_REPORT = "daily_report", _("Staff: daily order-health report")
 
 
 class Channel(models.TextChoices):

@@ -33,6 +33,7 @@ STAFF_EVENTS = {
     Event.SLOW_PROCESSING,
     Event.WEBHOOK_DISABLED,
     Event.SLOW_ORDER,
+    Event.DAILY_REPORT,
 }
 SMS_EVENTS = {
     Event.PAYMENT_CONFIRMED,
@@ -263,3 +264,29 @@ def notification_sweep(*, now: datetime | None = None) -> int:
     for pk in due:
         notification_deliver(notification_id=pk)
     return len(due)
+
+
+def daily_report_send(*, now: datetime | None = None) -> Notification | None:
+    """The last day's order health as an e-mail to staff: the page's numbers and its recommendations, once a day
+    (the subject is the day, so a second run sends nothing)."""
+    from core.health import advice, panels
+
+    now = now or timezone.now()
+    day = f"{timezone.localdate(now):%Y-%m-%d}"
+    if Notification.objects.filter(event=Event.DAILY_REPORT, subject=f"report:{day}").exists():
+        return None
+    since = now - timedelta(days=1)
+    sections = []
+    for panel in panels():
+        data = panel.data(since)
+        if panel.kind in ("line", "bar"):
+            rows = [[outcome, n] for outcome, n in sorted(data["total"].items())]
+        elif panel.kind == "table":
+            rows = [[row[key] for key, _heading in panel.columns] for row in data]
+        else:
+            rows = [[row["label"], row["value"]] for row in data]
+        sections.append({"title": str(panel.title), "rows": [[str(cell) for cell in row] for row in rows]})
+    context = {"day": day, "sections": sections, "advice": advice(since)}
+    with transaction.atomic():
+        rows = notification_send(event=Event.DAILY_REPORT, subject=f"report:{context['day']}", context=context)
+    return rows[0] if rows else None

@@ -18,3 +18,8 @@ def sweep_notifications() -> int:
 def deliver_event(subject: str, event: str) -> list[str]:
     """The messages an event just queued (enqueued on commit of the change that caused it)."""
     return services.notification_deliver_event(subject=subject, event=event)
+
+
+@shared_task(acks_late=True)
+def send_daily_report() -> None:
+    services.daily_report_send()

@@ -140,7 +140,7 @@ def _duration(seconds: float | None) -> str:
 def health_panels_register() -> None:
     from django.utils.translation import gettext_lazy
 
-    from core.health import Panel, panel_add
+    from core.health import Panel, advice_add, panel_add
 
     panel_add(
         Panel(
@@ -150,3 +150,38 @@ def health_panels_register() -> None:
     panel_add(Panel("funnel", gettext_lazy("Orders placed in the range, by status now"), funnel, rank=20))
     columns = (("label", gettext_lazy("Stage")), ("count", gettext_lazy("Orders")), ("p50", "p50"), ("p95", "p95"))
     panel_add(Panel("stages", gettext_lazy("Stage timings"), stage_timings, "table", columns, rank=30))
+    advice_add(placement_advice)
+
+
+def placement_advice(since: datetime) -> list[str]:
+    """Refusal causes worth acting on, and our own processing time against SLOW_ORDER_SECONDS."""
+    from django.conf import settings
+
+    totals = placements_per_minute(since)["total"]
+    placed = sum(totals.values())
+    advice = []
+    hints = {
+        "out_of_stock": _("restock the products most asked for, or show less availability on the storefront"),
+        "price_mismatch": _("the storefront shows stale prices: refresh its catalogue"),
+        "validation_error": _("the storefront sends malformed orders: check its checkout form"),
+        "throttled": _("a storefront is over API_THROTTLE_RATE: raise the rate or slow its retries"),
+    }
+    for outcome, hint in hints.items():
+        if placed >= 20 and totals.get(outcome, 0) / placed > 0.05:
+            advice.append(
+                _("%(rate).1f%% of placements were refused with %(code)s: %(hint)s.")
+                % {"rate": 100 * totals[outcome] / placed, "code": outcome, "hint": hint}
+            )
+    processing = sorted(
+        Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since).values_list(
+            "processing_seconds", flat=True
+        )[:SAMPLE_LIMIT]
+    )
+    if processing:
+        p95 = processing[min(len(processing) - 1, int(len(processing) * 0.95))]
+        if p95 > settings.SLOW_ORDER_SECONDS:
+            advice.append(
+                _("Our processing p95 is %(p95)d s, over %(limit)d s: add consumers to the fulfillment queue.")
+                % {"p95": p95, "limit": settings.SLOW_ORDER_SECONDS}
+            )
+    return advice

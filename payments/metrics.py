@@ -78,6 +78,51 @@ def callback_success(since) -> list[dict]:
 def health_panels_register() -> None:
     from django.utils.translation import gettext_lazy
 
-    from core.health import Panel, panel_add
+    from core.health import Panel, advice_add, panel_add
 
     panel_add(Panel("callbacks", gettext_lazy("Gateway callbacks applied, by gateway"), callback_success, rank=40))
+    advice_add(callback_advice)
+
+
+def callback_advice(since) -> list[str]:
+    """Per gateway whose callbacks failed more than 2% in the range (of at least 10): the main cause and what
+    to do about it."""
+    from django.db.models import Q
+    from django.utils.translation import gettext as _
+
+    from .models import Gateway
+
+    events = PaymentEvent.objects.filter(direction="in", kind="callback", received_at__gte=since)
+    causes = {
+        "signature": (
+            Q(outcome="rejected", signature_valid=False),
+            _("signature errors: check the platform certificate or public key in the settings"),
+        ),
+        "reference": (
+            Q(outcome="rejected", error="unknown reference"),
+            _("unknown references: check the storefront sends our payment reference"),
+        ),
+        "amount": (Q(outcome="flagged"), _("amount mismatches: work through Payments needing attention")),
+    }
+    rows = events.values("gateway").annotate(
+        total=Count("id"),
+        failed=Count("id", filter=Q(outcome__in=["rejected", "flagged", "error"])),
+        **{cause: Count("id", filter=query) for cause, (query, _text) in causes.items()},
+    )
+    advice = []
+    for row in rows.order_by("gateway"):
+        if row["total"] < 10 or row["failed"] / row["total"] <= 0.02:
+            continue
+        cause = max(causes, key=lambda c: row[c])
+        what = causes[cause][1] if row[cause] else _("other errors: read the rejected payment events")
+        advice.append(
+            _("Callbacks from %(gateway)s failed %(rate).1f%% (%(failed)d of %(total)d), mostly %(what)s.")
+            % {
+                "gateway": Gateway(row["gateway"]).label,
+                "rate": 100 * row["failed"] / row["total"],
+                "failed": row["failed"],
+                "total": row["total"],
+                "what": what,
+            }
+        )
+    return advice

@@ -295,6 +295,7 @@ STAFF_NOTIFY = {
         "slow_processing",
         "webhook_disabled",
         "slow_order",
+        "daily_report",
     )
 }
 

@@ -209,6 +209,9 @@ def test_templates_render_in_both_languages_without_missing_variables(
         "failing_since": "2026-12-01T08:00:00+00:00",
         "seconds": 95,
         "limit": 30,
+        "day": "2026-12-05",
+        "sections": [{"title": "Stage timings", "rows": [["Placed → paid", "3", "1 min", "4 min"]]}],
+        "advice": ["Callbacks from WeChat Pay failed 4.0% (4 of 100), mostly signature errors."],
     }
     n = Notification(
         order=order,
