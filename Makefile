@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/shop
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint bench messages
+.PHONY: install run test lint bench messages drill
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# A bounded burst of placements and callbacks against the running `make run` (in another terminal), so the
+# order-health page, /metrics and the alerts show an incident: `make drill` then open /admin/order-health/.
+drill: install
+	$(BIN)/python manage.py ops_drill --url http://127.0.0.1:$(PORT)
 
 bench: install
 	$(BIN)/python -m tests.bench.run
