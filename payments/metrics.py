@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -46,8 +47,38 @@ def orders_awaiting_payment_news() -> int:
     )
 
 
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.08, 0.1, 0.25, 0.5, 1, 2.5, 5, float("inf"))
+
+
+def callback_latency_record(gateway: str, seconds: float) -> None:
+    """One callback's answer time, in an hourly histogram every web process adds to (core.counters)."""
+    from core.counters import counter_incr
+
+    bucket = next(i for i, bound in enumerate(LATENCY_BUCKETS) if seconds <= bound)
+    counter_incr(f"callback-seconds:{int(time.time()) // 3600}:{gateway}:{bucket}", 8 * 24 * 3600)
+
+
+def callback_p95(since, gateway: str) -> str:
+    """The upper bound of the bucket holding the 95th percentile of the range's answer times."""
+    from core.counters import counter_get_many
+
+    hours = range(int(since.timestamp()) // 3600, int(time.time()) // 3600 + 1)
+    keys = [f"callback-seconds:{h}:{gateway}:{b}" for h in hours for b in range(len(LATENCY_BUCKETS))]
+    counts = counter_get_many(keys)
+    per_bucket = [
+        sum(counts.get(f"callback-seconds:{h}:{gateway}:{b}", 0) for h in hours) for b in range(len(LATENCY_BUCKETS))
+    ]
+    total, seen = sum(per_bucket), 0
+    for bound, n in zip(LATENCY_BUCKETS, per_bucket, strict=True):
+        seen += n
+        if total and seen >= 0.95 * total:
+            return "> 5 s" if bound == float("inf") else f"≤ {bound * 1000:.0f} ms"
+    return "—"
+
+
 def callback_success(since) -> list[dict]:
-    """Per gateway: the share of callbacks received in the range that were applied (replays count as applied)."""
+    """Per gateway: the share of callbacks received in the range that were applied (replays count as applied),
+    and the p95 of their answer times."""
     from django.urls import reverse
 
     rows = (
@@ -67,7 +98,7 @@ def callback_success(since) -> list[dict]:
         result.append(
             {
                 "label": gateway,
-                "value": f"{100 * ok / total:.1f}% of {total}",
+                "value": f"{100 * ok / total:.1f}% of {total} · p95 {callback_p95(since, gateway)}",
                 "url": f"{url}?gateway__exact={gateway}",
                 "warn": total and ok / total < 0.95,
             }
