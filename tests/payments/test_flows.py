@@ -259,8 +259,8 @@ def test_one_follow_up_is_enqueued_however_often_the_success_arrives(
     with django_capture_on_commit_callbacks() as callbacks:
         for _ in range(5):
             deliver(client, request)
-    # start_fulfillment and the payment-confirmed messages, each enqueued once
-    assert len(callbacks) == 2
+    # start_fulfillment and the payment-confirmed messages, each enqueued once (the other hook: a stage timing)
+    assert len([c for c in callbacks if c.__name__ == "publish"]) == 2
     from notifications.models import Notification
 
     assert Notification.objects.filter(event="payment_confirmed").count() == 2  # e-mail and SMS
