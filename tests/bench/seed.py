@@ -12,8 +12,8 @@ def seed(*, products: int = 10_000, history: int = 100_000) -> None:
         order_ct = c.fetchone()[0]
         c.execute(
             "INSERT INTO inventory_warehouse (code, name, priority, is_active, contact_name, phone, province, city, "
-            "street) VALUES ('SH', 'Shanghai DC', 1, true, '', '', '', '', ''), "
-            "('GZ', 'Guangzhou DC', 2, true, '', '', '', '', '')"
+            "street, usual_carrier) VALUES ('SH', 'Shanghai DC', 1, true, '', '', '', '', '', ''), "
+            "('GZ', 'Guangzhou DC', 2, true, '', '', '', '', '', '')"
         )
         c.execute(
             """
