@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
