@@ -23,7 +23,7 @@ CALLBACK_SECONDS = Histogram(
 
 def payment_gauges(registry: CollectorRegistry) -> None:
     callbacks = ScrapeGauge(
-        "shop_payment_callbacks",
+        "shop_payment_callbacks_stored",
         "Stored gateway callbacks by gateway and outcome",
         ["gateway", "outcome"],
         registry=registry,
