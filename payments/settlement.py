@@ -169,8 +169,13 @@ def settlement_import(*, source: str, file_name: str, content: bytes, actor: Act
                 amount=line.amount,
                 currency=line.currency,
             )
-            applied = _apply(payment, notification, event, actor)
-            result |= {"outcome": applied.event.outcome, "detail": applied.message, "order": payment.order.number}
+            try:
+                applied = _apply(payment, notification, event, actor)
+            except ApplicationError as exc:  # this line only: the others, and the import's record, still count
+                PaymentEvent.objects.filter(pk=event.pk).update(outcome="error", error=str(exc.detail)[:500])
+                result |= {"outcome": "error", "detail": str(exc.detail), "order": payment.order.number}
+            else:
+                result |= {"outcome": applied.event.outcome, "detail": applied.message, "order": payment.order.number}
         results.append(result)
     counts = {
         outcome: sum(1 for r in results if r["outcome"] == outcome) for outcome in {r["outcome"] for r in results}
