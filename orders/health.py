@@ -77,6 +77,12 @@ def funnel(since: datetime) -> list[dict]:
     ]
 
 
+def _processing_times(since: datetime):
+    return Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since).values_list(
+        "processing_seconds", flat=True
+    )[:SAMPLE_LIMIT]
+
+
 def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
@@ -108,11 +114,7 @@ def stage_timings(since: datetime) -> list[dict]:
     shipped_to_delivered = [
         (delivered[i] - shipped_of_delivered[i]).total_seconds() for i in delivered if i in shipped_of_delivered
     ]
-    processing = list(
-        Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since).values_list(
-            "processing_seconds", flat=True
-        )[:SAMPLE_LIMIT]
-    )
+    processing = list(_processing_times(since))
     rows = []
     for label, values in (
         (_("Placed → paid"), placed_to_paid),
@@ -172,16 +174,10 @@ def placement_advice(since: datetime) -> list[str]:
                 _("%(rate).1f%% of placements were refused with %(code)s: %(hint)s.")
                 % {"rate": 100 * totals[outcome] / placed, "code": outcome, "hint": hint}
             )
-    processing = sorted(
-        Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since).values_list(
-            "processing_seconds", flat=True
-        )[:SAMPLE_LIMIT]
-    )
-    if processing:
-        p95 = processing[min(len(processing) - 1, int(len(processing) * 0.95))]
-        if p95 > settings.SLOW_ORDER_SECONDS:
-            advice.append(
-                _("Our processing p95 is %(p95)d s, over %(limit)d s: add consumers to the fulfillment queue.")
-                % {"p95": p95, "limit": settings.SLOW_ORDER_SECONDS}
-            )
+    _p50, p95 = _percentiles(list(_processing_times(since)))
+    if p95 is not None and p95 > settings.SLOW_ORDER_SECONDS:
+        advice.append(
+            _("Our processing p95 is %(p95)d s, over %(limit)d s: add consumers to the fulfillment queue.")
+            % {"p95": p95, "limit": settings.SLOW_ORDER_SECONDS}
+        )
     return advice
