@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.counters import counter_get_many
-from core.models import TransitionLog
 
 from .models import Order, OrderStatus
+from .selectors import order_logs
 
 OUTCOMES = [
     "created",
@@ -91,9 +90,7 @@ def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def _reached_since(field: str, target: str, since: datetime | None, ids=None) -> dict[str, datetime]:
-    logs = TransitionLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(Order), field=field, target=target
-    )
+    logs = order_logs().filter(field=field, target=target)
     if since is not None:
         logs = logs.filter(created_at__gte=since)
     if ids is not None:

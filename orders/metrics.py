@@ -1,17 +1,16 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from core.events import subscribe
 from core.metrics import ScrapeGauge
-from core.models import TransitionLog
 
 from .models import Order
+from .selectors import order_reached_at
 
 ORDERS_PLACED = Counter(
     "shop_orders_placed_total", "Placement requests by outcome: created, or the refusal's code", ["outcome"]
@@ -31,15 +30,7 @@ def order_gauges(registry: CollectorRegistry) -> None:
 
 
 def _reached(order: Order, field: str, target: str):
-    """When the order's `field` last moved to `target` (its transition log)."""
-    return (
-        TransitionLog.objects.filter(
-            content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk), field=field, target=target
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    return order_reached_at(order=order, condition=Q(field=field, target=target))
 
 
 def _observe(stage: str, since_of):

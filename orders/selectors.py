@@ -2,8 +2,10 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+
+from core.models import TransitionLog
 
 from .models import Order
 
@@ -27,17 +29,30 @@ def order_get(*, client: AbstractBaseUser, number: str, detail: bool = True) -> 
     return get_object_or_404(qs, client=client, number=number)
 
 
+def order_logs() -> QuerySet[TransitionLog]:
+    """The transition log rows of orders (the log holds every model's)."""
+    return TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Order))
+
+
+def order_reached_at(*, order: Order, condition: Q):
+    """When the order last made a logged change matching `condition` (e.g. its status became shipped)."""
+    return (
+        order_logs()
+        .filter(condition, object_id=str(order.pk))
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
 def order_timeline(*, order: Order) -> list[dict]:
     """The order page's timeline: every state change of the order and of its returns, and every staff
     comment, oldest first, in words (a fixed number of queries, whatever the order's age)."""
     from core.fsm import actor_display, change_display
-    from core.models import TransitionLog
 
     from .models import OrderComment, Return
 
-    logs = TransitionLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk)
-    ).order_by("created_at", "id")
+    logs = order_logs().filter(object_id=str(order.pk)).order_by("created_at", "id")
     entries = [
         {
             "time": log.created_at,

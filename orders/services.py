@@ -13,7 +13,6 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -46,6 +45,7 @@ from .models import (
     StorefrontKey,
 )
 from .pricing import price_order
+from .selectors import order_reached_at
 
 logger = logging.getLogger(__name__)
 
@@ -494,14 +494,10 @@ def order_processing_timed(*, order: Order, **payload) -> None:
     """The picking lists went out (order.processing): keep how long that took us, from the moment the order was
     ready (confirmed, or released from review) — the customer's payment wait and a back-order's wait for stock
     excluded — and tell staff once when it is over SLOW_ORDER_SECONDS."""
-    ready = (
-        TransitionLog.objects.filter(content_type=ContentType.objects.get_for_model(Order), object_id=str(order.pk))
-        .filter(
-            Q(field="status", target=OrderStatus.CONFIRMED) | Q(field="review_status", target=ReviewStatus.RELEASED)
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
+    ready = order_reached_at(
+        order=order,
+        condition=Q(field="status", target=OrderStatus.CONFIRMED)
+        | Q(field="review_status", target=ReviewStatus.RELEASED),
     )
     if ready is None:
         return
