@@ -245,8 +245,13 @@ def _reserve_generic(*, rows, holder, expires_at, actor) -> list[tuple[int, int,
 
 def stock_release(*, holder: str, actor: str, note: str = "") -> int:
     """Release every active reservation of a holder, exactly once; returns the units released."""
+    return stock_release_many(holders=[holder], actor=actor, note=note)
+
+
+def stock_release_many(*, holders: Sequence[str], actor: str, note: str = "") -> int:
+    """stock_release for a sweep's batch of holders, in as many statements as for one."""
     return _settle(
-        holder=holder,
+        holders=holders,
         state=Reservation.State.ACTIVE,
         new_state=Reservation.State.RELEASED,
         kind=StockMovement.Kind.RELEASE,
@@ -255,8 +260,10 @@ def stock_release(*, holder: str, actor: str, note: str = "") -> int:
     )
 
 
-def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, note: str, except_warehouses=()) -> int:
-    """Move every reservation of a holder from `state` to `new_state`, exactly once, with ledger rows.
+def _settle(
+    *, holders: Sequence[str], state: str, new_state: str, kind: str, actor: str, note: str, except_warehouses=()
+) -> int:
+    """Move every reservation of the holders from `state` to `new_state`, exactly once, with ledger rows.
 
     The reservation rows are locked and re-checked, so two callers racing (a replayed callback, an
     expiry and a payment) find nothing left to do the second time.
@@ -269,21 +276,30 @@ def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, n
     with transaction.atomic():
         held = list(
             Reservation.objects.select_for_update()
-            .filter(holder=holder, state=state)
+            .filter(holder__in=holders, state=state)
             .exclude(stock_item__warehouse_id__in=except_warehouses)
             .order_by("stock_item_id", "id")
         )
         if not held:
             return 0
         Reservation.objects.filter(pk__in=[r.pk for r in held]).update(state=new_state, updated_at=timezone.now())
-        merged: dict[int, int] = defaultdict(int)
+        per_item: dict[int, int] = defaultdict(int)
+        per_line: dict[tuple[str, int], int] = defaultdict(int)  # one ledger row per holder and stock row
         for r in held:
-            merged[r.stock_item_id] += r.quantity
-        for item_id in sorted(merged):
-            q = merged[item_id]
-            StockItem.objects.filter(pk=item_id).update(
-                on_hand=F("on_hand") + deltas[0] * q, reserved=F("reserved") + deltas[1] * q
-            )
+            per_item[r.stock_item_id] += r.quantity
+            per_line[r.holder, r.stock_item_id] += r.quantity
+        if len(per_item) <= 2:  # one order's rows: a relative UPDATE each is the fewest round trips
+            for item_id in sorted(per_item):
+                q = per_item[item_id]
+                StockItem.objects.filter(pk=item_id).update(
+                    on_hand=F("on_hand") + deltas[0] * q, reserved=F("reserved") + deltas[1] * q
+                )
+        else:  # a batch: lock the rows in id order (as placements do: no deadlock), then one UPDATE for all
+            items = list(StockItem.objects.select_for_update().filter(pk__in=per_item).order_by("pk"))
+            for item in items:
+                item.on_hand += deltas[0] * per_item[item.pk]
+                item.reserved += deltas[1] * per_item[item.pk]
+            StockItem.objects.bulk_update(items, ["on_hand", "reserved"])
         StockMovement.objects.bulk_create(
             [
                 StockMovement(
@@ -296,16 +312,16 @@ def _settle(*, holder: str, state: str, new_state: str, kind: str, actor: str, n
                     actor=actor,
                     note=note[:255],
                 )
-                for i, q in sorted(merged.items())
+                for (holder, i), q in sorted(per_line.items())
             ]
         )
-        return sum(merged.values())
+        return sum(per_item.values())
 
 
 def stock_commit(*, holder: str, actor: str, note: str = "") -> int:
     """The holder paid: its reserved units leave on_hand and reserved together."""
     return _settle(
-        holder=holder,
+        holders=[holder],
         state=Reservation.State.ACTIVE,
         new_state=Reservation.State.COMMITTED,
         kind=StockMovement.Kind.COMMIT,
@@ -318,7 +334,7 @@ def stock_return(*, holder: str, actor: str, note: str = "", except_warehouses: 
     """Committed units that never left the warehouse (a refund before shipping) go back on hand; units of
     `except_warehouses` (whose parcels already left) stay out."""
     return _settle(
-        holder=holder,
+        holders=[holder],
         state=Reservation.State.COMMITTED,
         new_state=Reservation.State.RETURNED,
         kind=StockMovement.Kind.RETURN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,12 +24,20 @@ from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
 from core.db import advisory_xact_lock, lock_or_skip, prefetched, require_transaction
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
-from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry
+from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry, transition_logs_batched
 from core.logs import about_order
 from core.models import TransitionLog
 from inventory.models import Product
 from inventory.selectors import products_with_availability
-from inventory.services import OutOfStock, stock_commit, stock_plan, stock_release, stock_reserve_lines, stock_return
+from inventory.services import (
+    OutOfStock,
+    stock_commit,
+    stock_plan,
+    stock_release,
+    stock_release_many,
+    stock_reserve_lines,
+    stock_return,
+)
 
 from .models import (
     OPEN_RETURN,
@@ -432,34 +442,35 @@ def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permissio
     return order
 
 
-def order_close_expired(*, now: datetime | None = None, batch_size: int = 200) -> int:
-    """Close pending orders whose reservation expired; returns how many this run closed.
+def order_close_expired(batch_size: int = 200, *, now: datetime | None = None) -> int:
+    """Close one batch of pending orders whose reservation expired; returns how many it closed.
 
-    Each order is locked with SKIP LOCKED and re-checked inside the lock, so two runs at once, or a
-    cancel or payment arriving at the same moment, never close or release anything twice.
+    The batch is locked with SKIP LOCKED and re-checked inside the lock, so sweeps side by side, or a cancel
+    or payment arriving at the same moment, never close or release anything twice. Stock is released last,
+    in one pass for the batch, so stock rows are held only for the end of the transaction.
     """
     now = now or timezone.now()
     actor = "task:close_expired_orders"
-    closed = 0
-    numbers = list(
-        Order.objects.filter(status=OrderStatus.PENDING, reservation_expires_at__lte=now)
-        .order_by("reservation_expires_at")
-        .values_list("number", flat=True)[:batch_size]
-    )
-    for number in numbers:
-        with transaction.atomic():
-            order = lock_or_skip(
-                Order.objects.filter(number=number, status=OrderStatus.PENDING, reservation_expires_at__lte=now)
-            ).first()
-            if order is None:
-                continue
-            transition_apply(order, "close", actor=actor, reason=str(_("Reservation expired unpaid")))
-            order.save(update_fields=["status", "updated_at"])
-            stock_release(holder=order.number, actor=actor, note="reservation expired")
-            _give_back_coupon(order)
+    reason = str(_("Reservation expired unpaid"))
+    with transaction.atomic(), transition_logs_batched():
+        orders = list(
+            lock_or_skip(
+                Order.objects.filter(status=OrderStatus.PENDING, reservation_expires_at__lte=now).order_by(
+                    "reservation_expires_at"
+                )
+            )[:batch_size]
+        )
+        for order in orders:
+            transition_apply(order, "close", actor=actor, reason=reason)
+            order.updated_at = now
+        Order.objects.bulk_update(orders, ["status", "updated_at"])
+        for order in orders:
             emit("order.closed", order=order)
-            closed += 1
-    return closed
+        coupons = Counter(o.coupon_id for o in orders if o.coupon_id)
+        for coupon_id, uses in sorted(coupons.items()):
+            Coupon.objects.filter(pk=coupon_id).update(used_count=Greatest(F("used_count") - uses, 0))
+        stock_release_many(holders=[o.number for o in orders], actor=actor, note="reservation expired")
+    return len(orders)
 
 
 def order_release_review(*, number: str, actor: Actor, reason: str = "", check_permission: bool = False) -> Order:

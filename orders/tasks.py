@@ -1,12 +1,20 @@
 from celery import shared_task
+from django.conf import settings
+
+from core.sweeps import helpers_for, sweep
 
 from . import services
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def close_expired_orders() -> int:
-    """Every minute: close unpaid orders whose reservation expired (safe to run in parallel)."""
-    return services.order_close_expired()
+def close_expired_orders(helper: bool = False) -> int:
+    """Every minute: close unpaid orders whose reservation expired, until none is left (core/sweeps.py)."""
+    return sweep(
+        services.order_close_expired,
+        batch_size=200,
+        budget_seconds=settings.SWEEP_SECONDS["expiry"],
+        helpers=None if helper else helpers_for(close_expired_orders),
+    )
 
 
 @shared_task(acks_late=True)

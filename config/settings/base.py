@@ -309,6 +309,17 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=20)  # a sweep's time budget
 
+# --- Sweeps (core/sweeps.py): each beat run works until nothing is due or its time box is spent -------------
+SWEEP_WORKERS = env.int("SWEEP_WORKERS", default=2)  # runs side by side (SKIP LOCKED) when a backlog is found
+SWEEP_SECONDS = {  # time boxes, shorter than each beat interval (config/celery_app.py)
+    "expiry": env.float("SWEEP_EXPIRY_SECONDS", default=50),
+    "stale_payments": env.float("SWEEP_STALE_PAYMENTS_SECONDS", default=100),
+    "unfulfilled": env.float("SWEEP_UNFULFILLED_SECONDS", default=25),
+    "tracking": env.float("SWEEP_TRACKING_SECONDS", default=50),
+    "notifications": env.float("SWEEP_NOTIFICATIONS_SECONDS", default=25),
+}
+PAYMENTS_QUERY_EVERY_SECONDS = env.int("PAYMENTS_QUERY_EVERY_SECONDS", default=120)  # a stale payment, re-asked
+
 # --- Operations ---------------------------------------------------------------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`
 
