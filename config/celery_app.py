@@ -62,7 +62,7 @@ app.conf.beat_schedule = {
     "close-expired-orders": {"task": "orders.tasks.close_expired_orders", "schedule": 60.0},
     "query-stale-payments": {"task": "payments.tasks.query_stale_payments", "schedule": 120.0},
     "sweep-unfulfilled-orders": {"task": "fulfillment.tasks.sweep_unfulfilled", "schedule": 30.0},
-    "poll-tracking": {"task": "fulfillment.tasks.poll_tracking", "schedule": 900.0},
+    "poll-tracking": {"task": "fulfillment.tasks.poll_tracking", "schedule": 60.0},
     "complete-delivered-orders": {"task": "orders.tasks.complete_delivered_orders", "schedule": crontab(minute=5)},
     "sweep-notifications": {"task": "notifications.tasks.sweep_notifications", "schedule": 30.0},
     "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 5.0},  # the first retry is due after 5 s

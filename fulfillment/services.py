@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from config.api import untrusted_text_problem
+from core.db import lock_or_skip
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply
@@ -35,6 +36,8 @@ PROGRESS = [
     (ShipmentStatus.IN_TRANSIT, ShippingStatus.IN_TRANSIT),
     (ShipmentStatus.DELIVERED, ShippingStatus.DELIVERED),
 ]
+# A shipment claimed by a tracking sweep is due again after this, should the worker die mid-check.
+TRACKING_CLAIM = timedelta(minutes=10)
 STEP = {shipment: i for i, (shipment, _order) in enumerate(PROGRESS)} | {ShipmentStatus.EXCEPTION: 4}
 
 
@@ -105,13 +108,15 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
     return shipments
 
 
-def orders_awaiting_fulfillment(*, older_than_seconds: int = 30) -> list[str]:
+def orders_awaiting_fulfillment(*, older_than_seconds: int = 30, limit: int = 200, exclude=()) -> list[str]:
     """Confirmed orders whose fulfillment task has had its chance (the sweep runs every 30 s)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
         Order.objects.filter(status=OrderStatus.CONFIRMED, shipments__isnull=True, updated_at__lt=cutoff)
         .exclude(review_status="held")
-        .values_list("number", flat=True)[:200]
+        .exclude(number__in=exclude)
+        .order_by("updated_at")
+        .values_list("number", flat=True)[:limit]
     )
 
 
@@ -296,17 +301,31 @@ def tracking_record(*, shipment: Shipment, updates: list[TrackingUpdate], actor:
 
 
 def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Ask carriers about shipments due a check (every TRACKING_POLL_HOURS, at most TRACKING_MAX_CHECKS)."""
+    """Ask carriers about one batch of shipments due a check; returns the tracking events stored."""
+    return tracking_poll_batch(limit, now=now)[1]
+
+
+def tracking_poll_batch(batch_size: int, *, now: datetime | None = None) -> tuple[int, int]:
+    """Ask carriers about shipments due a check (every TRACKING_POLL_HOURS, at most TRACKING_MAX_CHECKS).
+
+    The batch is claimed with SKIP LOCKED and its next check pushed a lease ahead before the network calls,
+    so sweeps side by side never ask twice, and a worker that dies leaves its shipments due again after the
+    lease. Returns (shipments asked, tracking events stored)."""
     now = now or timezone.now()
-    due = (
-        Shipment.objects.filter(
-            status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.EXCEPTION],
-            next_check_at__lte=now,
-            check_count__lt=settings.TRACKING_MAX_CHECKS,
+    with transaction.atomic():
+        due = list(
+            lock_or_skip(
+                Shipment.objects.filter(
+                    status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.EXCEPTION],
+                    next_check_at__lte=now,
+                    check_count__lt=settings.TRACKING_MAX_CHECKS,
+                )
+                .select_related("order")
+                .order_by("next_check_at"),
+                of=("self",),
+            )[:batch_size]
         )
-        .select_related("order")
-        .order_by("next_check_at")[:limit]
-    )
+        Shipment.objects.filter(pk__in=[s.pk for s in due]).update(next_check_at=now + TRACKING_CLAIM)
     stored = 0
     for shipment in due:
         try:
@@ -328,7 +347,7 @@ def tracking_poll(*, now: datetime | None = None, limit: int = 200) -> int:
             if done or checks >= settings.TRACKING_MAX_CHECKS
             else now + timedelta(hours=settings.TRACKING_POLL_HOURS),
         )
-    return stored
+    return len(due), stored
 
 
 def _update_problem(u: TrackingUpdate) -> str | None:

@@ -1,4 +1,7 @@
 from celery import shared_task
+from django.conf import settings
+
+from core.sweeps import helpers_for, sweep
 
 from . import services
 
@@ -10,17 +13,30 @@ def start_fulfillment(order_number: str) -> int:
 
 
 @shared_task(acks_late=True)
-def poll_tracking() -> int:
-    return services.tracking_poll()
+def poll_tracking(helper: bool = False) -> int:
+    """Every minute: shipments due a check asked about until none is left (50,000 in transit every 4 h)."""
+    return sweep(
+        lambda size: services.tracking_poll_batch(size)[0],
+        batch_size=50,
+        budget_seconds=settings.SWEEP_SECONDS["tracking"],
+        helpers=None if helper else helpers_for(poll_tracking),
+    )
 
 
 @shared_task(acks_late=True)
 def sweep_unfulfilled() -> int:
-    """Confirmed orders whose fulfillment task never ran (broker down, worker died) get their picking list."""
-    return sum(
-        len(services.shipment_create_for_order(order_number=n, actor="task:sweep_unfulfilled"))
-        for n in services.orders_awaiting_fulfillment()
-    )
+    """Confirmed orders whose fulfillment task never ran (broker down, worker died) get their picking list;
+    each order is tried once a run (one without stock for its lines stays waiting)."""
+    tried: set[str] = set()
+
+    def step(size: int) -> int:
+        numbers = services.orders_awaiting_fulfillment(limit=size, exclude=tried)
+        tried.update(numbers)
+        for number in numbers:
+            services.shipment_create_for_order(order_number=number, actor="task:sweep_unfulfilled")
+        return len(numbers)
+
+    return sweep(step, batch_size=200, budget_seconds=settings.SWEEP_SECONDS["unfulfilled"], helpers=None)
 
 
 def fulfillment_requested(*, order, **payload) -> None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from config.celery_app import enqueue_on_commit
 from core.db import lock_or_skip
-from core.fsm import transition_apply
+from core.fsm import transition_apply, transition_logs_batched
 from orders.models import Order
 from orders.tracking import tracking_page_url
 
@@ -167,20 +167,55 @@ def notification_deliver(*, notification_id: int) -> str:
     now = timezone.now()
     with transaction.atomic():
         n = _lock(notification_id)
-        if n is None or n.status != NotificationStatus.QUEUED or n.due_at > now:
-            return n.status if n else "missing"
-        if (
-            n.event == Event.REVIEW_INVITATION
-            and n.order
-            and (n.order.payment_status == "refunded" or n.order.payments.filter(status="refunded").exists())
-        ):
-            transition_apply(n, "cancel", actor=ACTOR, reason="order refunded")
-            n.save(update_fields=["status"])
+        if n is None:
+            return "missing"
+        if not _start(n, now):
             return n.status
-        transition_apply(n, "start", actor=ACTOR)
-        n.attempts += 1
-        n.sending_since = now
-        n.save(update_fields=["status", "attempts", "sending_since"])
+    return _send(n)
+
+
+def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -> int:
+    """Send one batch of due messages, oldest first; returns how many rows it claimed. The batch moves to
+    `sending` in one short transaction (SKIP LOCKED: sweeps side by side take different rows); a worker that
+    dies mid-batch leaves them `sending`, and the sweep queues them again after NOTIFY_SENDING_TIMEOUT_SECONDS."""
+    now = now or timezone.now()
+    with transaction.atomic(), transition_logs_batched():
+        rows = list(
+            lock_or_skip(
+                Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now)
+                .select_related("order")
+                .order_by("due_at"),
+                of=("self",),
+            )[:batch_size]
+        )
+        started = [n for n in rows if _start(n, now)]
+    for n in started:
+        _send(n)
+    return len(rows)
+
+
+def _start(n: Notification, now) -> bool:
+    """On a locked row: move a due message to `sending` (or cancel a review invitation of a refunded order)."""
+    if n.status != NotificationStatus.QUEUED or n.due_at > now:
+        return False
+    if (
+        n.event == Event.REVIEW_INVITATION
+        and n.order
+        and (n.order.payment_status == "refunded" or n.order.payments.filter(status="refunded").exists())
+    ):
+        transition_apply(n, "cancel", actor=ACTOR, reason="order refunded")
+        n.save(update_fields=["status"])
+        return False
+    transition_apply(n, "start", actor=ACTOR)
+    n.attempts += 1
+    n.sending_since = now
+    n.save(update_fields=["status", "attempts", "sending_since"])
+    return True
+
+
+def _send(n: Notification) -> str:
+    """Hand a `sending` message to its channel and record what came of it."""
+    notification_id = n.pk
     try:
         provider_id = SENDERS[n.channel](render(n))
     except TokenUnregistered as exc:
@@ -225,7 +260,14 @@ def notification_resend(*, notification: Notification, user) -> Notification:
 
 
 def notification_sweep(*, now: datetime | None = None) -> int:
-    """Beat: re-queue rows whose worker died mid-send, raise staff alerts, and send what is due."""
+    """Beat, in one go (the task runs the sending part as a time-boxed sweep): re-queue rows whose worker died
+    mid-send, raise staff alerts, and send what is due; returns the messages sent."""
+    notification_housekeeping(now=now)
+    return notifications_deliver_due(500, now=now)
+
+
+def notification_housekeeping(*, now: datetime | None = None) -> None:
+    """Re-queue rows whose worker died mid-send; queue the staff alerts that are due."""
     from inventory.models import RestockAlert
 
     now = now or timezone.now()
@@ -256,14 +298,6 @@ def notification_sweep(*, now: datetime | None = None) -> int:
         )[:200]
         for order in slow:
             notification_send(event=Event.SLOW_PROCESSING, order=order, due_at=now)
-    due = list(
-        Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    for pk in due:
-        notification_deliver(notification_id=pk)
-    return len(due)
 
 
 def daily_report_send(*, now: datetime | None = None) -> Notification | None:

@@ -1,4 +1,7 @@
 from celery import shared_task
+from django.conf import settings
+
+from core.sweeps import helpers_for, sweep
 
 from . import services
 
@@ -10,8 +13,16 @@ def deliver_notification(notification_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def sweep_notifications() -> int:
-    return services.notification_sweep()
+def sweep_notifications(helper: bool = False) -> int:
+    """Every 30 s: stalled sends re-queued and staff alerts raised, then what is due sent until none is left."""
+    if not helper:
+        services.notification_housekeeping()
+    return sweep(
+        services.notifications_deliver_due,
+        batch_size=100,
+        budget_seconds=settings.SWEEP_SECONDS["notifications"],
+        helpers=None if helper else helpers_for(sweep_notifications),
+    )
 
 
 @shared_task(acks_late=True)

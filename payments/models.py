@@ -45,6 +45,8 @@ class Payment(FSMModelMixin, models.Model):
         help_text=_("Why finance should look at this payment; empty when all is well."),
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # The stale-payment sweep round that last asked the gateway about it: each round asks once.
+    query_round = models.UUIDField(_("last query round"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
+from core.db import lock_or_skip
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -368,16 +370,30 @@ def payment_replay_event(*, event: PaymentEvent, user: AbstractBaseUser) -> Call
 
 
 def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int:
-    """Ask the gateways about payments pending too long; apply answers through the same path as a callback."""
+    """Ask the gateways about payments pending too long; returns how many answers were applied."""
+    return payments_query_batch(limit, round_id=uuid.uuid4(), now=now)[1]
+
+
+def payments_query_batch(batch_size: int, *, round_id: uuid.UUID, now: datetime | None = None) -> tuple[int, int]:
+    """Ask the gateways about one batch of payments pending too long; apply answers through the same path as a
+    callback. A payment is asked once per sweep round (`round_id`, shared by the round's helpers), whichever
+    worker claims it: SKIP LOCKED, and the claim written before the network call. Returns (payments asked,
+    answers applied)."""
     now = now or timezone.now()
     actor = "task:query_stale_payments"
     cutoff = now - timedelta(minutes=settings.PAYMENTS_QUERY_AFTER_MINUTES)
-    stale = list(
-        Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lte=cutoff)
-        .exclude(gateway=Gateway.MANUAL)
-        .select_related("order")
-        .order_by("created_at")[:limit]
-    )
+    with transaction.atomic():
+        stale = list(
+            lock_or_skip(
+                Payment.objects.filter(status=PaymentStatus.PENDING, created_at__lte=cutoff)
+                .exclude(query_round=round_id)  # asked in this round already
+                .exclude(gateway=Gateway.MANUAL)
+                .select_related("order")
+                .order_by("created_at"),
+                of=("self",),
+            )[:batch_size]
+        )
+        Payment.objects.filter(pk__in=[p.pk for p in stale]).update(query_round=round_id)
     applied = 0
     for payment in stale:
         adapter = get_gateway(payment.gateway)
@@ -399,7 +415,7 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
         )
         if n is not None:
             applied += _apply(payment, n, event, actor).accepted
-    return applied
+    return len(stale), applied
 
 
 # --- finance ------------------------------------------------------------------------------------------------

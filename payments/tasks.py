@@ -1,9 +1,21 @@
+import uuid
+
 from celery import shared_task
+from django.conf import settings
+
+from core.sweeps import helpers_for, sweep
 
 from . import services
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def query_stale_payments() -> int:
-    """Ask gateways about payments pending too long (their callback may never come)."""
-    return services.payment_query_stale()
+def query_stale_payments(helper: bool = False, round_id: str = "") -> int:
+    """Ask gateways about payments pending too long (their callback may never come), each once per round;
+    helpers share the round, so none asks twice."""
+    round_id = round_id or str(uuid.uuid4())
+    return sweep(
+        lambda size: services.payments_query_batch(size, round_id=uuid.UUID(round_id))[0],
+        batch_size=50,
+        budget_seconds=settings.SWEEP_SECONDS["stale_payments"],
+        helpers=None if helper else helpers_for(query_stale_payments, round_id=round_id),
+    )

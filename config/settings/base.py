@@ -318,7 +318,6 @@ SWEEP_SECONDS = {  # time boxes, shorter than each beat interval (config/celery_
     "tracking": env.float("SWEEP_TRACKING_SECONDS", default=50),
     "notifications": env.float("SWEEP_NOTIFICATIONS_SECONDS", default=25),
 }
-PAYMENTS_QUERY_EVERY_SECONDS = env.int("PAYMENTS_QUERY_EVERY_SECONDS", default=120)  # a stale payment, re-asked
 
 # --- Operations ---------------------------------------------------------------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`
