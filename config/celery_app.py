@@ -4,6 +4,8 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import structlog
 from celery import Celery, Task, bootsteps
@@ -71,10 +73,26 @@ app.conf.beat_schedule = {
 }
 
 
+_left_to_sweeps: ContextVar[bool] = ContextVar("left_to_sweeps", default=False)
+
+
+@contextmanager
+def left_to_sweeps():
+    """Inside, enqueue_on_commit sends nothing: a sweep closing thousands of orders leaves their messages and
+    webhooks to the notification and webhook sweeps (the rows are due now), instead of one publish per row."""
+    token = _left_to_sweeps.set(True)
+    try:
+        yield
+    finally:
+        _left_to_sweeps.reset(token)
+
+
 def enqueue_on_commit(task: Task, *args) -> None:
     """Send `task` once the transaction commits. A broker that cannot take it is logged, never raised into
     the committed request and never in the way of the other on-commit hooks: the row the work belongs to is
     already in the database, and the beat sweeps (every 30 s) pick it up."""
+    if _left_to_sweeps.get():
+        return
 
     def publish():
         try:

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from core.sweeps import helpers_for, sweep
+from core.sweeps import helpers_of, sweep
 
 from . import services
 
@@ -19,7 +19,8 @@ def poll_tracking(helper: bool = False) -> int:
         lambda size: services.tracking_poll_batch(size)[0],
         batch_size=50,
         budget_seconds=settings.SWEEP_SECONDS["tracking"],
-        helpers=None if helper else helpers_for(poll_tracking),
+        helper=helper,
+        enqueue=helpers_of(poll_tracking),
     )
 
 
@@ -36,7 +37,7 @@ def sweep_unfulfilled() -> int:
             services.shipment_create_for_order(order_number=number, actor="task:sweep_unfulfilled")
         return len(numbers)
 
-    return sweep(step, batch_size=200, budget_seconds=settings.SWEEP_SECONDS["unfulfilled"], helpers=None)
+    return sweep(step, batch_size=200, budget_seconds=settings.SWEEP_SECONDS["unfulfilled"])
 
 
 def fulfillment_requested(*, order, **payload) -> None:

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from core.sweeps import helpers_for, sweep
+from core.sweeps import helpers_of, sweep
 
 from . import services
 
@@ -21,7 +21,8 @@ def sweep_notifications(helper: bool = False) -> int:
         services.notifications_deliver_due,
         batch_size=100,
         budget_seconds=settings.SWEEP_SECONDS["notifications"],
-        helpers=None if helper else helpers_for(sweep_notifications),
+        helper=helper,
+        enqueue=helpers_of(sweep_notifications),
     )
 
 

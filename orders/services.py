@@ -20,6 +20,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.celery_app import left_to_sweeps
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
 from core.db import advisory_xact_lock, lock_or_skip, prefetched, require_transaction
 from core.errors import ApplicationError, InvalidTransition
@@ -452,7 +453,7 @@ def order_close_expired(batch_size: int = 200, *, now: datetime | None = None) -
     now = now or timezone.now()
     actor = "task:close_expired_orders"
     reason = str(_("Reservation expired unpaid"))
-    with transaction.atomic(), transition_logs_batched():
+    with transaction.atomic(), transition_logs_batched(), left_to_sweeps():
         orders = list(
             lock_or_skip(
                 Order.objects.filter(status=OrderStatus.PENDING, reservation_expires_at__lte=now).order_by(
@@ -463,7 +464,7 @@ def order_close_expired(batch_size: int = 200, *, now: datetime | None = None) -
         for order in orders:
             transition_apply(order, "close", actor=actor, reason=reason)
             order.updated_at = now
-        Order.objects.bulk_update(orders, ["status", "updated_at"])
+        Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=OrderStatus.CLOSED, updated_at=now)
         for order in orders:
             emit("order.closed", order=order)
         coupons = Counter(o.coupon_id for o in orders if o.coupon_id)

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from core.sweeps import helpers_for, sweep
+from core.sweeps import helpers_of, sweep
 
 from . import services
 
@@ -13,7 +13,8 @@ def close_expired_orders(helper: bool = False) -> int:
         services.order_close_expired,
         batch_size=200,
         budget_seconds=settings.SWEEP_SECONDS["expiry"],
-        helpers=None if helper else helpers_for(close_expired_orders),
+        helper=helper,
+        enqueue=helpers_of(close_expired_orders),
     )
 
 

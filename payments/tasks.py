@@ -3,7 +3,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from core.sweeps import helpers_for, sweep
+from core.sweeps import helpers_of, sweep
 
 from . import services
 
@@ -17,5 +17,6 @@ def query_stale_payments(helper: bool = False, round_id: str = "") -> int:
         lambda size: services.payments_query_batch(size, round_id=uuid.UUID(round_id))[0],
         batch_size=50,
         budget_seconds=settings.SWEEP_SECONDS["stale_payments"],
-        helpers=None if helper else helpers_for(query_stale_payments, round_id=round_id),
+        helper=helper,
+        enqueue=helpers_of(query_stale_payments, round_id=round_id),
     )

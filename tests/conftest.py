@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from orders.models import StorefrontKey
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
+from webhooks.services import active_endpoints_forget
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +14,7 @@ def _clear_cache():
     # A transactional test's flush recreates the content types under new ids; the process-wide cache of
     # ContentType ids must not outlive it (stale ids fail the TransitionLog's foreign key).
     ContentType.objects.clear_cache()
+    active_endpoints_forget()  # a rolled-back test's endpoints too
     yield
 
 

@@ -15,7 +15,7 @@ from django.core import mail
 from django.utils import timezone
 
 from core.models import TransitionLog
-from core.sweeps import helpers_for, sweep
+from core.sweeps import helpers_of, sweep
 from inventory.models import StockItem, StockMovement
 from notifications.models import Notification
 from notifications.services import notification_send, notifications_deliver_due
@@ -54,9 +54,9 @@ def test_one_run_closes_the_whole_backlog_batch_after_batch_and_asks_for_help_on
     numbers = place_many(token, 11)
     calls = []
     with time_machine.travel(timezone.now() + timedelta(minutes=16)):
-        closed = sweep(order_close_expired, batch_size=4, budget_seconds=60, helpers=lambda: calls.append(1))
+        closed = sweep(order_close_expired, batch_size=4, budget_seconds=60, enqueue=calls.append)
     assert closed == 11
-    assert calls == [1]  # the first batch was full: help asked for, once
+    assert calls == [1]  # the first batch was full: one helper (SWEEP_WORKERS 2) asked for, once
     assert set(Order.objects.filter(number__in=numbers).values_list("status", flat=True)) == {"closed"}
     assert StockMovement.objects.filter(kind="release").count() == 11
     assert Counter(TransitionLog.objects.filter(target="closed").values_list("object_repr", flat=True)) == Counter(
@@ -73,8 +73,18 @@ def test_a_run_that_finds_no_backlog_asks_for_no_help(token, p1):
     place_many(token, 2)
     calls = []
     with time_machine.travel(timezone.now() + timedelta(minutes=16)):
-        assert sweep(order_close_expired, batch_size=4, budget_seconds=60, helpers=lambda: calls.append(1)) == 2
+        assert sweep(order_close_expired, batch_size=4, budget_seconds=60, enqueue=calls.append) == 2
     assert calls == []
+
+
+@pytest.mark.django_db
+def test_a_run_out_of_time_sends_one_copy_to_go_on_and_a_helper_asks_for_no_help(token, p1):
+    place_many(token, 6)
+    calls = []
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert sweep(order_close_expired, batch_size=2, budget_seconds=0, helper=True, enqueue=calls.append) == 2
+    assert calls == [1]
+    assert Order.objects.filter(status="pending").count() == 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -82,7 +92,7 @@ def test_three_sweeps_side_by_side_share_the_backlog_and_close_each_order_once(t
     p1 = stock(ProductFactory(sku="P1", price="10.00", max_quantity_per_order=5), warehouse, 100)
     numbers = place_many(token, 24)
     with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=True):
-        results = run_threads(3, lambda i: sweep(order_close_expired, batch_size=3, budget_seconds=60, helpers=None))
+        results = run_threads(3, lambda i: sweep(order_close_expired, batch_size=3, budget_seconds=60, enqueue=None))
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 24
     for number in numbers:
@@ -99,7 +109,7 @@ def test_notification_sweeps_side_by_side_send_each_message_once(token, warehous
     for order in Order.objects.all():
         notification_send(event="order_closed", order=order, due_at=timezone.now())
     mail.outbox.clear()
-    results = run_threads(3, lambda i: sweep(notifications_deliver_due, batch_size=2, budget_seconds=60, helpers=None))
+    results = run_threads(3, lambda i: sweep(notifications_deliver_due, batch_size=2, budget_seconds=60, enqueue=None))
     assert sum(results) == Notification.objects.count() == 12
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
     assert Counter(m.to[0] for m in mail.outbox) == Counter({f"c{i}@example.com": 1 for i in range(12)})
@@ -120,7 +130,7 @@ def test_stale_payment_sweeps_of_one_round_ask_about_each_payment_once(token, wa
                 lambda size: payments_query_batch(size, round_id=round_id)[0],
                 batch_size=2,
                 budget_seconds=60,
-                helpers=None,
+                enqueue=None,
             ),
         )
         assert sum(results) == 9, results
@@ -131,11 +141,10 @@ def test_stale_payment_sweeps_of_one_round_ask_about_each_payment_once(token, wa
 
 
 @pytest.mark.django_db
-def test_a_backlog_sends_helpers_to_the_sweeps_queue(settings):
-    settings.SWEEP_WORKERS = 3
+def test_a_backlog_sends_helpers_to_the_sweeps_queue():
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("sweeps")
-    helpers_for(close_expired_orders)()
+    helpers_of(close_expired_orders)(2)
     messages = [json.loads(m) for m in broker.lrange("sweeps", 0, -1)]
     broker.delete("sweeps")
     assert [m["headers"]["task"] for m in messages] == ["orders.tasks.close_expired_orders"] * 2

@@ -45,10 +45,28 @@ RETRY_SCHEDULE = [
 ACTOR = "task:webhooks"
 
 
+# The active endpoints, read once per WEBHOOK_ENDPOINTS_CACHE_SECONDS per process instead of once per event (a
+# placement, a callback, each order a sweep closes): an endpoint added or disabled in another process counts
+# from at most that long after. A change saved in this process clears it at once (webhooks/apps.py).
+_active: tuple[float, list[WebhookEndpoint]] | None = None
+
+
+def active_endpoints() -> list[WebhookEndpoint]:
+    global _active
+    if _active is None or time.monotonic() - _active[0] >= settings.WEBHOOK_ENDPOINTS_CACHE_SECONDS:
+        _active = (time.monotonic(), list(WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE)))
+    return _active[1]
+
+
+def active_endpoints_forget(**kwargs) -> None:
+    global _active
+    _active = None
+
+
 def webhook_event_record(*, type: str, order: Order, ret=None) -> WebhookEvent | None:
     """Record one event for every active endpoint that wants it; called inside the causing transaction. The
     body is the order as the storefront API renders it at this moment (and the return, for return events)."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE) if e.wants(type)]
+    endpoints = [e for e in active_endpoints() if e.wants(type)]
     if not endpoints:
         return None
     now = timezone.now()

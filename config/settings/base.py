@@ -308,6 +308,7 @@ TRACKING_PAGE_CACHE_SECONDS = env.int("TRACKING_PAGE_CACHE_SECONDS", default=30)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=20)  # a sweep's time budget
+WEBHOOK_ENDPOINTS_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINTS_CACHE_SECONDS", default=5)  # per process
 
 # --- Sweeps (core/sweeps.py): each beat run works until nothing is due or its time box is spent -------------
 SWEEP_WORKERS = env.int("SWEEP_WORKERS", default=2)  # runs side by side (SKIP LOCKED) when a backlog is found

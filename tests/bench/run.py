@@ -433,7 +433,7 @@ def summarize(label, mode, clients, duration, res) -> dict:
 
 
 # --- orchestration -------------------------------------------------------------------------------------------------
-def setup_database(url: str) -> tuple[str, dict]:
+def setup_database(url: str, pending: int = 100_000) -> tuple[str, dict]:
     import psycopg
 
     admin_dsn = url.rsplit("/", 1)[0] + "/postgres"
@@ -457,9 +457,10 @@ def setup_database(url: str) -> tuple[str, dict]:
     user = api_key.client
     t0 = time.monotonic()
     seed()
-    seed_pending_payments(count=100_000)
+    seed_pending_payments(count=pending)
     print(
-        f"# seeded 10,000 products and 100,000 past orders in {time.monotonic() - t0:.0f}s, ANALYZEd", file=sys.stderr
+        f"# seeded 10,000 products, 100,000 past orders and {pending:,} pending ones in {time.monotonic() - t0:.0f}s",
+        file=sys.stderr,
     )
     with connection.cursor() as c:
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
