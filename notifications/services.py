@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -171,13 +172,15 @@ def notification_deliver(*, notification_id: int) -> str:
             return "missing"
         if not _start(n, now):
             return n.status
-    return _send(n)
+    _send([n])
+    return Notification.objects.filter(pk=n.pk).values_list("status", flat=True).first() or "missing"
 
 
 def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -> int:
     """Send one batch of due messages, oldest first; returns how many rows it claimed. The batch moves to
-    `sending` in one short transaction (SKIP LOCKED: sweeps side by side take different rows); a worker that
-    dies mid-batch leaves them `sending`, and the sweep queues them again after NOTIFY_SENDING_TIMEOUT_SECONDS."""
+    `sending` in one short transaction (SKIP LOCKED: sweeps side by side take different rows) and what was sent
+    is recorded in another; a worker that dies in between leaves them `sending`, and the sweep queues them
+    again after NOTIFY_SENDING_TIMEOUT_SECONDS."""
     now = now or timezone.now()
     with transaction.atomic(), transition_logs_batched():
         rows = list(
@@ -189,8 +192,8 @@ def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -
             )[:batch_size]
         )
         started = [n for n in rows if _start(n, now)]
-    for n in started:
-        _send(n)
+    prefetch_related_objects([n.order for n in started if n.order], "items", "shipments")
+    _send(started)
     return len(rows)
 
 
@@ -213,37 +216,45 @@ def _start(n: Notification, now) -> bool:
     return True
 
 
-def _send(n: Notification) -> str:
-    """Hand a `sending` message to its channel and record what came of it."""
-    notification_id = n.pk
-    try:
-        provider_id = SENDERS[n.channel](render(n))
-    except TokenUnregistered as exc:
-        with transaction.atomic():
-            n = Notification.objects.select_for_update().get(pk=notification_id)
-            platform, token = n.recipient.split(":", 1)
-            Device.objects.filter(platform=platform, token=token).delete()
-            n.last_error = str(exc)[:500]
-            transition_apply(n, "cancel", actor=ACTOR, reason=f"device unregistered ({exc}); device removed")
-            n.save(update_fields=["status", "last_error"])
-        return n.status
-    except ChannelError as exc:
-        with transaction.atomic():
-            n = Notification.objects.select_for_update().get(pk=notification_id)
-            n.last_error = str(exc)[:500]
-            if n.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-                transition_apply(n, "fail", actor=ACTOR, reason=n.last_error)
-            else:
-                transition_apply(n, "retry", actor=ACTOR, reason=n.last_error)
-                n.due_at = timezone.now() + _backoff(n.attempts)
-            n.save(update_fields=["status", "last_error", "due_at"])
-        return n.status
-    with transaction.atomic():
-        n = Notification.objects.select_for_update().get(pk=notification_id)
-        transition_apply(n, "succeed", actor=ACTOR)
-        n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
-        n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
-    return n.status
+def _send(started: list[Notification]) -> None:
+    """Hand `sending` messages to their channels; what was sent is recorded for all of them in one transaction,
+    a failure for each on its own."""
+    sent: dict[int, str] = {}
+    for n in started:
+        try:
+            sent[n.pk] = SENDERS[n.channel](render(n))
+        except TokenUnregistered as exc:
+            with transaction.atomic():
+                n = Notification.objects.select_for_update().get(pk=n.pk)
+                platform, token = n.recipient.split(":", 1)
+                Device.objects.filter(platform=platform, token=token).delete()
+                n.last_error = str(exc)[:500]
+                transition_apply(n, "cancel", actor=ACTOR, reason=f"device unregistered ({exc}); device removed")
+                n.save(update_fields=["status", "last_error"])
+        except ChannelError as exc:
+            with transaction.atomic():
+                n = Notification.objects.select_for_update().get(pk=n.pk)
+                n.last_error = str(exc)[:500]
+                if n.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                    transition_apply(n, "fail", actor=ACTOR, reason=n.last_error)
+                else:
+                    transition_apply(n, "retry", actor=ACTOR, reason=n.last_error)
+                    n.due_at = timezone.now() + _backoff(n.attempts)
+                n.save(update_fields=["status", "last_error", "due_at"])
+    if not sent:
+        return
+    with transaction.atomic(), transition_logs_batched():
+        # (a row the stalled-send sweep has queued again meanwhile is left to be sent once more)
+        rows = list(
+            Notification.objects.select_for_update()
+            .filter(pk__in=sent, status=NotificationStatus.SENDING)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for n in rows:
+            transition_apply(n, "succeed", actor=ACTOR)
+            n.sent_at, n.provider_message_id, n.last_error = now, sent[n.pk][:200], ""
+        Notification.objects.bulk_update(rows, ["status", "sent_at", "provider_message_id", "last_error"])
 
 
 def notification_resend(*, notification: Notification, user) -> Notification:

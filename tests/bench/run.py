@@ -433,7 +433,7 @@ def summarize(label, mode, clients, duration, res) -> dict:
 
 
 # --- orchestration -------------------------------------------------------------------------------------------------
-def setup_database(url: str, pending: int = 100_000) -> tuple[str, dict]:
+def setup_database(url: str, pending: int = 100_000, history: int = 100_000, ledger: bool = True) -> tuple[str, dict]:
     import psycopg
 
     admin_dsn = url.rsplit("/", 1)[0] + "/postgres"
@@ -456,10 +456,12 @@ def setup_database(url: str, pending: int = 100_000) -> tuple[str, dict]:
     api_key, token = storefront_key_issue(name="bench")
     user = api_key.client
     t0 = time.monotonic()
-    seed()
-    seed_pending_payments(count=pending)
+    seed(history=history, ledger=ledger)
+    if pending:
+        seed_pending_payments(count=pending)
     print(
-        f"# seeded 10,000 products, 100,000 past orders and {pending:,} pending ones in {time.monotonic() - t0:.0f}s",
+        f"# seeded 10,000 products, {history:,} past orders and {pending:,} pending ones "
+        f"in {time.monotonic() - t0:.0f}s",
         file=sys.stderr,
     )
     with connection.cursor() as c:

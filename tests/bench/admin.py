@@ -1,0 +1,142 @@
+"""`make bench` (third part): the admin at 1,000,000 orders. Seeds a million orders (with a shipment and a
+payment each) by SQL, then times the order list with each filter and the search by order number, e-mail,
+phone and tracking number, and the staff home page, through Django's test client in this process (server
+time: the request in full, rendering included). Prints the median of 3 and whether a full COUNT(*) ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def seed_shipments_and_payments() -> None:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(
+            """
+            INSERT INTO fulfillment_shipment (status, priority, carrier, tracking_number, tracking_url, label,
+                check_count, created_at, updated_at, order_id, warehouse_id, shipped_at, delivered_at)
+            SELECT 'delivered', 0, 'sf', 'SF' || lpad(o.id::text, 12, '0'), '', '', 0, o.created_at, o.created_at,
+                o.id, (SELECT id FROM inventory_warehouse WHERE code = 'SH'), o.created_at, o.created_at
+            FROM orders_order o
+            """
+        )
+        c.execute(
+            """
+            INSERT INTO payments_payment (order_id, gateway, reference, gateway_txn_id, amount, currency, status,
+                refunded_amount, action, attention, created_at, updated_at, paid_at)
+            SELECT o.id, 'alipay', 'PH' || lpad(o.id::text, 10, '0'), '2026' || lpad(o.id::text, 16, '0'), o.total,
+                'CNY', 'paid', 0, '{}'::jsonb, '', o.created_at, o.created_at, o.created_at
+            FROM orders_order o
+            """
+        )
+        c.execute("ANALYZE")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--orders", type=int, default=1_000_000)
+    ap.add_argument("--reuse", action="store_true", help="keep the database a previous run seeded")
+    ap.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench_admin"),
+    )
+    ap.add_argument("--out", help="also append the JSON lines to this file")
+    args = ap.parse_args()
+    os.environ.update(
+        {
+            "DATABASE_URL": args.database_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+            "DEBUG": "false",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    sys.path.insert(0, str(ROOT))
+    if not args.reuse:
+        from tests.bench.run import setup_database
+
+        t0 = time.monotonic()
+        setup_database(args.database_url, pending=0, history=args.orders, ledger=False)
+        seed_shipments_and_payments()
+        print(f"# seeded {args.orders:,} orders with shipments and payments in {time.monotonic() - t0:.0f}s")
+    else:
+        import django
+
+        django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    n = args.orders
+    pages = [
+        ("home (to-do lists)", "/admin/"),
+        ("order list", "/admin/orders/order/"),
+        ("filter status=completed", "/admin/orders/order/?status__exact=completed"),
+        ("filter status=cancelled (none)", "/admin/orders/order/?status__exact=cancelled"),
+        ("filter payment=paid", "/admin/orders/order/?payment_status__exact=paid"),
+        ("filter shipping=delivered", "/admin/orders/order/?shipping_status__exact=delivered"),
+        ("filter review=held (none)", "/admin/orders/order/?review_status__exact=held"),
+        ("filter method=express (none)", "/admin/orders/order/?shipping_method__exact=express"),
+        ("filter currency=CNY", "/admin/orders/order/?currency__exact=CNY"),
+        (
+            "filter two + date",
+            "/admin/orders/order/?status__exact=completed&payment_status__exact=paid&created_at__year=2026",
+        ),
+        ("search number (full)", f"/admin/orders/order/?q=H{n // 2:07d}-SEED"),
+        ("search number (part)", f"/admin/orders/order/?q={n // 3:07d}"),
+        ("search e-mail", "/admin/orders/order/?q=c12345@example.com"),
+        ("search phone", f"/admin/orders/order/?q=+86138001{54321:05d}"),
+        ("search tracking number", f"/admin/orders/order/?q=SF{n // 4:012d}"),
+        ("search name (no match)", "/admin/orders/order/?q=Nobody%20Here"),
+    ]
+    lines = []
+    for label, url in pages:
+        times, status, count_star = [], None, False
+        for _ in range(3):
+            reset_queries()
+            with CaptureQueriesContext(connection) as q:
+                t0 = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - t0) * 1000)
+            status = response.status_code
+            count_star = any(
+                "COUNT(*)" in x["sql"].upper() and '"orders_order"' in x["sql"] and "WHERE" not in x["sql"].upper()
+                for x in q.captured_queries
+            )
+        line = {
+            "run": "admin",
+            "page": label,
+            "status": status,
+            "median_ms": round(statistics.median(times), 1),
+            "max_ms": round(max(times), 1),
+            "queries": len(q.captured_queries),
+            "full_count": count_star,
+        }
+        print(json.dumps(line), flush=True)
+        lines.append(line)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.writelines(json.dumps(x) + "\n" for x in lines)
+    print(f"\nadmin at {n:,} orders                 median ms   max ms  queries  full COUNT(*)")
+    for x in lines:
+        print(f"{x['page']:<36} {x['median_ms']:>10} {x['max_ms']:>8} {x['queries']:>8}  {x['full_count']}")
+
+
+if __name__ == "__main__":
+    main()
