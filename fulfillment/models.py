@@ -69,6 +69,10 @@ class Shipment(FSMModelMixin, models.Model):
                 name="shipment_carrier_tracking_uniq",
             ),
         ]
+        indexes = [
+            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),  # a scanner's search
+            models.Index(fields=["status", "last_event_at"], name="shipment_status_idx"),  # the to-do lists
+        ]
 
     def __str__(self):
         return f"{self.order_id}/{self.warehouse_id}" if not self.pk else f"S{self.pk}"

@@ -4,6 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.text import smart_split, unescape_string_literal
 
 from core.models import TransitionLog
 
@@ -82,3 +83,19 @@ def order_timeline(*, order: Order) -> list[dict]:
         for log in return_logs
     ]
     return sorted(entries, key=lambda e: e["time"])
+
+
+def order_search_ids(term: str, fields: list[str], limit: int = 1000) -> set[int]:
+    """Ids of the orders a staff search finds: every word matches one of `fields` (admin search_fields syntax:
+    "=field" exact, otherwise a part of it). Each field is asked on its own, on its own index (trigram indexes for
+    the parts, migration orders 0015), and the ids merged: one OR across the order's columns and its payments'
+    and parcels' would scan every order, whatever the word."""
+    found: set[int] | None = None
+    for word in smart_split(term):
+        word = unescape_string_literal(word) if word[:1] in "\"'" and word[-1:] == word[:1] else word
+        ids: set[int] = set()
+        for field in fields:
+            lookup = f"{field[1:]}__exact" if field.startswith("=") else f"{field}__icontains"
+            ids.update(Order.objects.filter(**{lookup: word}).order_by().values_list("pk", flat=True)[:limit])
+        found = ids if found is None else found & ids
+    return found or set()

@@ -70,7 +70,11 @@ class Payment(FSMModelMixin, models.Model):
                 condition=Q(refunded_amount__lte=models.F("amount")), name="payment_refund_within_amount"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="payment_status_created_idx"),
+            models.Index(fields=["gateway_txn_id"], name="payment_txn_idx"),  # finance searches without the gateway
+            models.Index(fields=["paid_at"], name="payment_paid_at_idx"),  # what came in today (finance's home)
+        ]
 
     def __str__(self):
         return self.reference
