@@ -178,9 +178,9 @@ def notification_deliver(*, notification_id: int) -> str:
 
 def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -> int:
     """Send one batch of due messages, oldest first; returns how many rows it claimed. The batch moves to
-    `sending` in one short transaction (SKIP LOCKED: sweeps side by side take different rows) and what was sent
-    is recorded in another; a worker that dies in between leaves them `sending`, and the sweep queues them
-    again after NOTIFY_SENDING_TIMEOUT_SECONDS."""
+    `sending` in one short transaction (SKIP LOCKED: sweeps side by side take different rows); a worker that
+    dies mid-batch leaves the rest `sending` (never sent), and the sweep queues them again after
+    NOTIFY_SENDING_TIMEOUT_SECONDS."""
     now = now or timezone.now()
     with transaction.atomic(), transition_logs_batched():
         rows = list(
@@ -217,12 +217,11 @@ def _start(n: Notification, now) -> bool:
 
 
 def _send(started: list[Notification]) -> None:
-    """Hand `sending` messages to their channels; what was sent is recorded for all of them in one transaction,
-    a failure for each on its own."""
-    sent: dict[int, str] = {}
+    """Hand `sending` messages to their channels, recording each outcome as soon as it is known: a worker killed
+    mid-batch then re-sends at most the message it was sending."""
     for n in started:
         try:
-            sent[n.pk] = SENDERS[n.channel](render(n))
+            provider_id = SENDERS[n.channel](render(n))
         except TokenUnregistered as exc:
             with transaction.atomic():
                 n = Notification.objects.select_for_update().get(pk=n.pk)
@@ -231,6 +230,7 @@ def _send(started: list[Notification]) -> None:
                 n.last_error = str(exc)[:500]
                 transition_apply(n, "cancel", actor=ACTOR, reason=f"device unregistered ({exc}); device removed")
                 n.save(update_fields=["status", "last_error"])
+            continue
         except ChannelError as exc:
             with transaction.atomic():
                 n = Notification.objects.select_for_update().get(pk=n.pk)
@@ -241,20 +241,14 @@ def _send(started: list[Notification]) -> None:
                     transition_apply(n, "retry", actor=ACTOR, reason=n.last_error)
                     n.due_at = timezone.now() + _backoff(n.attempts)
                 n.save(update_fields=["status", "last_error", "due_at"])
-    if not sent:
-        return
-    with transaction.atomic(), transition_logs_batched():
-        # (a row the stalled-send sweep has queued again meanwhile is left to be sent once more)
-        rows = list(
-            Notification.objects.select_for_update()
-            .filter(pk__in=sent, status=NotificationStatus.SENDING)
-            .order_by("pk")
-        )
-        now = timezone.now()
-        for n in rows:
+            continue
+        with transaction.atomic():
+            n = Notification.objects.select_for_update().get(pk=n.pk)
+            if n.status != NotificationStatus.SENDING:  # queued again meanwhile by the stalled-send sweep
+                continue
             transition_apply(n, "succeed", actor=ACTOR)
-            n.sent_at, n.provider_message_id, n.last_error = now, sent[n.pk][:200], ""
-        Notification.objects.bulk_update(rows, ["status", "sent_at", "provider_message_id", "last_error"])
+            n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
+            n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
 
 
 def notification_resend(*, notification: Notification, user) -> Notification:
