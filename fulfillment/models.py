@@ -2,6 +2,7 @@ import re
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -70,7 +71,7 @@ class Shipment(FSMModelMixin, models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),  # a scanner's search
+            models.Index(Upper("tracking_number"), name="shipment_tracking_idx"),  # the order search (any case)
             models.Index(fields=["status", "last_event_at"], name="shipment_status_idx"),  # the to-do lists
         ]
 

@@ -48,7 +48,7 @@ from .models import (
     ReviewStatus,
     StorefrontKey,
 )
-from .selectors import order_search_ids, order_timeline
+from .selectors import order_search, order_timeline
 
 # Transitions staff may take from the order page, each through its service.
 ADMIN_TRANSITIONS = {
@@ -303,7 +303,7 @@ class OrderAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        return queryset.filter(pk__in=order_search_ids(search_term, self.get_search_fields(request))), False
+        return order_search(queryset, search_term, self.get_search_fields(request)), False
 
     def get_inlines(self, request, obj):
         contributed = [inline for part in ORDER_PAGE_PARTS for inline in part.inlines]

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
@@ -189,6 +190,7 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["status", "reservation_expires_at"], name="order_expiry_idx"),
             models.Index(fields=["client", "customer_id", "created_at"], name="order_client_customer_idx"),
             models.Index(fields=["client", "created_at"], name="order_client_created_idx"),
+            models.Index(Upper("customer_id"), name="order_customer_id_upper_idx"),  # the admin's search
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

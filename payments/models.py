@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -72,7 +73,9 @@ class Payment(FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="payment_status_created_idx"),
-            models.Index(fields=["gateway_txn_id"], name="payment_txn_idx"),  # finance searches without the gateway
+            # the order search finds payments by reference or gateway transaction id, in any case
+            models.Index(Upper("reference"), name="payment_reference_upper_idx"),
+            models.Index(Upper("gateway_txn_id"), name="payment_txn_idx"),
             models.Index(fields=["paid_at"], name="payment_paid_at_idx"),  # what came in today (finance's home)
         ]
 
