@@ -11,10 +11,11 @@ from .models import Payment, PaymentStatus
 def payments_needing_attention(queryset: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
     """Amount mismatches, late or double payments, and orders paid but awaiting restock."""
     queryset = Payment.objects.all() if queryset is None else queryset
-    # Two indexed reads of the few such payments: one OR across payments and orders joins every payment.
-    flagged = Payment.objects.filter(attention__gt="").values_list("pk", flat=True)
+    # Two indexed subqueries united (`> ""`: the attention index): one OR across payments and orders joins every
+    # payment to its order.
+    flagged = Payment.objects.filter(attention__gt="").order_by().values("pk")
     restock = Payment.objects.filter(order__status=OrderStatus.PENDING_RESTOCK, status=PaymentStatus.PAID)
-    return queryset.filter(pk__in=[*flagged, *restock.values_list("pk", flat=True)])
+    return queryset.filter(pk__in=flagged.union(restock.order_by().values("pk")))
 
 
 def late_payments(queryset: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
