@@ -172,8 +172,7 @@ def notification_deliver(*, notification_id: int) -> str:
             return "missing"
         if not _start(n, now):
             return n.status
-    _send([n])
-    return Notification.objects.filter(pk=n.pk).values_list("status", flat=True).first() or "missing"
+    return _send([n])[0]
 
 
 def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -> int:
@@ -216,9 +215,10 @@ def _start(n: Notification, now) -> bool:
     return True
 
 
-def _send(started: list[Notification]) -> None:
+def _send(started: list[Notification]) -> list[str]:
     """Hand `sending` messages to their channels, recording each outcome as soon as it is known: a worker killed
-    mid-batch then re-sends at most the message it was sending."""
+    mid-batch then re-sends at most the message it was sending. Returns their statuses afterwards."""
+    statuses = []
     for n in started:
         try:
             provider_id = SENDERS[n.channel](render(n))
@@ -230,7 +230,6 @@ def _send(started: list[Notification]) -> None:
                 n.last_error = str(exc)[:500]
                 transition_apply(n, "cancel", actor=ACTOR, reason=f"device unregistered ({exc}); device removed")
                 n.save(update_fields=["status", "last_error"])
-            continue
         except ChannelError as exc:
             with transaction.atomic():
                 n = Notification.objects.select_for_update().get(pk=n.pk)
@@ -241,14 +240,15 @@ def _send(started: list[Notification]) -> None:
                     transition_apply(n, "retry", actor=ACTOR, reason=n.last_error)
                     n.due_at = timezone.now() + _backoff(n.attempts)
                 n.save(update_fields=["status", "last_error", "due_at"])
-            continue
-        with transaction.atomic():
-            n = Notification.objects.select_for_update().get(pk=n.pk)
-            if n.status != NotificationStatus.SENDING:  # queued again meanwhile by the stalled-send sweep
-                continue
-            transition_apply(n, "succeed", actor=ACTOR)
-            n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
-            n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
+        else:
+            with transaction.atomic():
+                n = Notification.objects.select_for_update().get(pk=n.pk)
+                if n.status == NotificationStatus.SENDING:  # (not if the stalled-send sweep queued it again)
+                    transition_apply(n, "succeed", actor=ACTOR)
+                    n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
+                    n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
+        statuses.append(n.status)
+    return statuses
 
 
 def notification_resend(*, notification: Notification, user) -> Notification:
