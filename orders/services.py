@@ -172,9 +172,10 @@ def _use_coupon(coupon: Coupon) -> None:
         raise InvalidCoupon(_("The coupon has been used up."), reason="exhausted")
 
 
-def _give_back_coupon(order: Order) -> None:
-    if order.coupon_id:
-        Coupon.objects.filter(pk=order.coupon_id, used_count__gt=0).update(used_count=F("used_count") - 1)
+def _give_back_coupons(orders: list[Order]) -> None:
+    """Orders that will not be paid give their coupon uses back (one UPDATE per coupon, never below zero)."""
+    for coupon_id, uses in sorted(Counter(o.coupon_id for o in orders if o.coupon_id).items()):
+        Coupon.objects.filter(pk=coupon_id).update(used_count=Greatest(F("used_count") - uses, 0))
 
 
 def _recent_same_content(client, customer_id: str, content_hash: str, now: datetime) -> list[tuple[str, datetime]]:
@@ -405,7 +406,7 @@ def order_payment_failed(
         order.save(update_fields=[*fields, "updated_at"])
     if cancel:
         stock_release(holder=order.number, actor=_label(actor), note="payment failed")
-        _give_back_coupon(order)
+        _give_back_coupons([order])
     if fields:
         emit("order.payment_failed", order=order, cancelled=cancel)
     return cancel
@@ -438,7 +439,7 @@ def order_cancel(*, number: str, actor: Actor, reason: str = "", check_permissio
         )
         order.save(update_fields=["status", "updated_at"])
         stock_release(holder=order.number, actor=_label(actor), note="order cancelled")
-        _give_back_coupon(order)
+        _give_back_coupons([order])
         emit("order.cancelled", order=order, reason=reason)
     return order
 
@@ -467,9 +468,7 @@ def order_close_expired(batch_size: int = 200, *, now: datetime | None = None) -
         Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=OrderStatus.CLOSED, updated_at=now)
         for order in orders:
             emit("order.closed", order=order)
-        coupons = Counter(o.coupon_id for o in orders if o.coupon_id)
-        for coupon_id, uses in sorted(coupons.items()):
-            Coupon.objects.filter(pk=coupon_id).update(used_count=Greatest(F("used_count") - uses, 0))
+        _give_back_coupons(orders)
         stock_release_many(holders=[o.number for o in orders], actor=actor, note="reservation expired")
     return len(orders)
 
