@@ -7,21 +7,15 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
-
         from core.dashboard import todos_add
         from core.health import Panel, panel_add
         from core.metrics import gauges_add
 
         from .handlers import register
         from .metrics import webhook_gauges
-        from .models import WebhookEndpoint
-        from .services import active_endpoints_forget
         from .todos import TODOS, failures
 
         register()
         todos_add(TODOS)
         panel_add(Panel("webhooks", _("Webhooks"), failures, rank=65))
         gauges_add(webhook_gauges)
-        for signal in (post_save, post_delete):
-            signal.connect(active_endpoints_forget, sender=WebhookEndpoint, dispatch_uid=f"webhooks.forget.{signal}")

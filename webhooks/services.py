@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 from standardwebhooks.webhooks import Webhook
@@ -47,7 +49,7 @@ ACTOR = "task:webhooks"
 
 # The active endpoints, read once per WEBHOOK_ENDPOINTS_CACHE_SECONDS per process instead of once per event (a
 # placement, a callback, each order a sweep closes): an endpoint added or disabled in another process counts
-# from at most that long after. A change saved in this process clears it at once (webhooks/apps.py).
+# from at most that long after. A change saved in this process clears it at once (the receiver below).
 _active: tuple[float, list[WebhookEndpoint]] | None = None
 
 
@@ -58,6 +60,7 @@ def active_endpoints() -> list[WebhookEndpoint]:
     return _active[1]
 
 
+@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="webhooks.forget_active_endpoints")
 def active_endpoints_forget(**kwargs) -> None:
     global _active
     _active = None
