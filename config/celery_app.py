@@ -101,3 +101,32 @@ def enqueue_on_commit(task: Task, *args) -> None:
             logger.warning("could not enqueue %s%s, a sweep will: %s", task.name, args, exc)
 
     transaction.on_commit(publish)
+
+
+# task name → when (time.monotonic) the run already sent by this process will start
+_woken_until: dict[str, float] = {}
+
+
+def wake_on_commit(task: Task, **kwargs) -> None:
+    """Have `task` run shortly after the transaction commits, sending at most one message per
+    WAKE_DELAY_SECONDS per process instead of one per call: the hot paths (a placement queues its
+    e-mail) publish nothing per request. The run is sent with a countdown of that delay, and a commit that
+    finds a run already on its way is committed before that run starts, so the run sees its rows; the beat
+    sweeps pick up anything a lost message leaves. Eager Celery (tests) ignores countdowns, so there every
+    call runs at once."""
+    if _left_to_sweeps.get():
+        return
+    from django.conf import settings
+
+    def publish():
+        now = time.monotonic()
+        if not app.conf.task_always_eager and _woken_until.get(task.name, 0.0) > now:
+            return
+        _woken_until[task.name] = now + settings.WAKE_DELAY_SECONDS
+        try:
+            task.apply_async(kwargs=kwargs, countdown=settings.WAKE_DELAY_SECONDS)
+        except Exception as exc:  # kombu raises many kinds; none may escape
+            _woken_until.pop(task.name, None)
+            logger.warning("could not wake %s, a sweep will: %s", task.name, exc)
+
+    transaction.on_commit(publish)

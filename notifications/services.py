@@ -1,5 +1,6 @@
-"""Notifications: queued as rows in the transaction of the change that causes them, sent by a task on
-commit, retried by due time (never a Celery countdown), swept up by beat when a worker died."""
+"""Notifications: queued as rows in the transaction of the change that causes them, sent by a task woken on
+commit (one per moment, not one per message), retried by due time (never a Celery countdown), swept up by
+beat when a worker died."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.celery_app import enqueue_on_commit
+from config.celery_app import enqueue_on_commit, wake_on_commit
 from core.db import lock_or_skip
 from core.fsm import transition_apply, transition_logs_batched
 from orders.models import Order
@@ -90,19 +91,10 @@ def notification_send(
     # One INSERT … ON CONFLICT DO NOTHING: a replayed callback or a second run adds nothing.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if due_at is None and rows:
-        from .tasks import deliver_event
+        from .tasks import sweep_notifications
 
-        enqueue_on_commit(deliver_event, subject[:100], event)
+        wake_on_commit(sweep_notifications, helper=True)  # what is due now, sent within a second
     return rows
-
-
-def notification_deliver_event(*, subject: str, event: str) -> list[str]:
-    return [
-        notification_deliver(notification_id=pk)
-        for pk in Notification.objects.filter(
-            subject=subject, event=event, status=NotificationStatus.QUEUED
-        ).values_list("pk", flat=True)
-    ]
 
 
 def render(notification: Notification) -> Message:

@@ -14,7 +14,8 @@ def deliver_notification(notification_id: int) -> str:
 
 @shared_task(acks_late=True)
 def sweep_notifications(helper: bool = False) -> int:
-    """Every 30 s: stalled sends re-queued and staff alerts raised, then what is due sent until none is left."""
+    """Every 30 s: stalled sends re-queued and staff alerts raised, then what is due sent until none is left.
+    Also woken (as a helper) right after a change queues messages."""
     if not helper:
         services.notification_housekeeping()
     return sweep(
@@ -24,12 +25,6 @@ def sweep_notifications(helper: bool = False) -> int:
         helper=helper,
         enqueue=helpers_of(sweep_notifications),
     )
-
-
-@shared_task(acks_late=True)
-def deliver_event(subject: str, event: str) -> list[str]:
-    """The messages an event just queued (enqueued on commit of the change that caused it)."""
-    return services.notification_deliver_event(subject=subject, event=event)
 
 
 @shared_task(acks_late=True)

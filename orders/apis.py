@@ -18,8 +18,8 @@ from core.errors import ApplicationError
 from . import idempotency, returns, selectors, services
 from .health import placement_outcome_record
 from .metrics import ORDERS_PLACED
-from .models import Order, Return
-from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput
+from .models import Return
+from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput, order_render
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -29,10 +29,6 @@ ERROR = ErrorOutput
 class IdempotencyKeyMissing(ApplicationError):
     code = "idempotency_key_missing"
     default_detail = _("Send an Idempotency-Key header of 1-255 visible ASCII characters.")
-
-
-def render_order(order: Order) -> dict:
-    return dict(OrderOutput(order).data)
 
 
 class OrderListCreateApi(ListAPIView):
@@ -46,7 +42,8 @@ class OrderListCreateApi(ListAPIView):
         parameters=[OpenApiParameter("customer_id", str, description="Only this customer's orders, newest first")],
     )
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([order_render(order) for order in page])
 
     @extend_schema(
         operation_id="orders_place",
@@ -76,7 +73,7 @@ class OrderListCreateApi(ListAPIView):
                 with transaction.atomic():
                     order = services.order_place(client=request.user, **payload.validated_data)
                     stored = idempotency.response_remember(
-                        **request_key, status=201, body=render_order(order), order_number=order.number
+                        **request_key, status=201, body=order_render(order), order_number=order.number
                     )
             except (services.DuplicateOrder, idempotency.IdempotencyKeyInUse):
                 # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
@@ -105,7 +102,7 @@ class OrderListCreateApi(ListAPIView):
 class OrderDetailApi(APIView):
     @extend_schema(operation_id="orders_retrieve", responses={200: OrderOutput, 404: ERROR})
     def get(self, request, number):
-        return Response(render_order(selectors.order_get(client=request.user, number=number)))
+        return Response(order_render(selectors.order_get(client=request.user, number=number)))
 
 
 class OrderCancelApi(APIView):
@@ -113,7 +110,7 @@ class OrderCancelApi(APIView):
     def post(self, request, number):
         selectors.order_get(client=request.user, number=number, detail=False)
         services.order_cancel(number=number, actor=request.user, reason=str(_("Cancelled by the customer")))
-        return Response(render_order(selectors.order_get(client=request.user, number=number)))
+        return Response(order_render(selectors.order_get(client=request.user, number=number)))
 
 
 class ReturnListCreateApi(APIView):

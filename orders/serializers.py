@@ -3,6 +3,7 @@
 import re
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -201,6 +202,10 @@ class ReturnOutput(serializers.Serializer):
 
 
 class OrderOutput(serializers.Serializer):
+    """The order as the API shows it: the schema's declaration, and the reference `order_render` is tested
+    against. The views render with `order_render`, which builds the same JSON without DRF's field machinery
+    (a placement spent ~1 ms of its Python here)."""
+
     number = serializers.CharField()
     status = serializers.CharField()
     payment_status = serializers.CharField()
@@ -227,19 +232,7 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(CustomerOutput)
     def get_customer(self, order: Order) -> dict:
-        return {
-            "id": order.customer_id,
-            "name": order.customer_name,
-            "email": order.customer_email,
-            "phone": order.customer_phone,
-            "address": {
-                "street": order.street,
-                "city": order.city,
-                "province": order.province,
-                "postal_code": order.postal_code,
-                "country": order.country,
-            },
-        }
+        return _customer(order)
 
     @extend_schema_field(OrderItemOutput(many=True))
     def get_items(self, order: Order) -> list[dict]:
@@ -247,7 +240,7 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(PricingOutput)
     def get_pricing(self, order: Order) -> dict[str, str]:
-        return {f: f"{getattr(order, f):.2f}" for f in ("subtotal", "shipping", "tax", "discount", "total")}
+        return _pricing(order)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_coupon_code(self, order: Order) -> str | None:
@@ -259,42 +252,114 @@ class OrderOutput(serializers.Serializer):
 
     @extend_schema_field(OrderPaymentOutput(many=True))
     def get_payments(self, order: Order) -> list[dict]:
-        return [
-            {
-                "id": p.id,
-                "gateway": p.gateway,
-                "reference": p.reference,
-                "amount": f"{p.amount:.2f}",
-                "currency": p.currency,
-                "status": p.status,
-                "refunded_amount": f"{p.refunded_amount:.2f}",
-                "paid_at": p.paid_at.isoformat() if p.paid_at else None,
-                "created_at": p.created_at.isoformat(),
-            }
-            for p in order.payments.all()
-        ]
+        return _payments(order)
 
     @extend_schema_field(ShipmentOutput(many=True))
     def get_shipments(self, order: Order) -> list[dict]:
-        return [
+        return _shipments(order)
+
+
+def _customer(order: Order) -> dict:
+    return {
+        "id": order.customer_id,
+        "name": order.customer_name,
+        "email": order.customer_email,
+        "phone": order.customer_phone,
+        "address": {
+            "street": order.street,
+            "city": order.city,
+            "province": order.province,
+            "postal_code": order.postal_code,
+            "country": order.country,
+        },
+    }
+
+
+def _pricing(order: Order) -> dict[str, str]:
+    return {f: f"{getattr(order, f):.2f}" for f in ("subtotal", "shipping", "tax", "discount", "total")}
+
+
+def _payments(order: Order) -> list[dict]:
+    return [
+        {
+            "id": p.id,
+            "gateway": p.gateway,
+            "reference": p.reference,
+            "amount": f"{p.amount:.2f}",
+            "currency": p.currency,
+            "status": p.status,
+            "refunded_amount": f"{p.refunded_amount:.2f}",
+            "paid_at": p.paid_at.isoformat() if p.paid_at else None,
+            "created_at": p.created_at.isoformat(),
+        }
+        for p in order.payments.all()
+    ]
+
+
+def _shipments(order: Order) -> list[dict]:
+    return [
+        {
+            "id": s.id,
+            "warehouse": s.warehouse.code,
+            "carrier": s.carrier or None,
+            "tracking_number": s.tracking_number or None,
+            "tracking_url": s.tracking_url or None,
+            "status": s.status,
+            "shipped_at": s.shipped_at.isoformat() if s.shipped_at else None,
+            "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
+            "events": [
+                {
+                    "time": e.occurred_at.isoformat(),
+                    "status": e.status,
+                    "location": e.location,
+                    "description": e.description,
+                }
+                for e in s.events.all()
+            ],
+        }
+        for s in order.shipments.all()
+    ]
+
+
+def _datetime(value):
+    """As DRF's DateTimeField writes it: in the current time zone, ISO 8601, UTC as `Z`."""
+    if not value:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def order_render(order: Order) -> dict:
+    """`OrderOutput(order).data`, byte for byte, at a fraction of its cost (tests/orders/test_render.py)."""
+    returns = order.returns.all()
+    return {
+        "number": order.number,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "shipping_status": order.shipping_status,
+        "customer": _customer(order),
+        "items": [
             {
-                "id": s.id,
-                "warehouse": s.warehouse.code,
-                "carrier": s.carrier or None,
-                "tracking_number": s.tracking_number or None,
-                "tracking_url": s.tracking_url or None,
-                "status": s.status,
-                "shipped_at": s.shipped_at.isoformat() if s.shipped_at else None,
-                "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
-                "events": [
-                    {
-                        "time": e.occurred_at.isoformat(),
-                        "status": e.status,
-                        "location": e.location,
-                        "description": e.description,
-                    }
-                    for e in s.events.all()
-                ],
+                "sku": i.sku,
+                "name": i.name,
+                "quantity": i.quantity,
+                "unit_price": f"{i.unit_price:.2f}",
+                "total_price": f"{i.total_price:.2f}",
             }
-            for s in order.shipments.all()
-        ]
+            for i in order.items.all()
+        ],
+        "pricing": _pricing(order),
+        "currency": order.currency,
+        "coupon_code": order.coupon.code if order.coupon_id else None,
+        "shipping_method": order.shipping_method,
+        "note": order.note,
+        "reservation_expires_at": _datetime(order.reservation_expires_at),
+        "created_at": _datetime(order.created_at),
+        "updated_at": _datetime(order.updated_at),
+        "warnings": ["held_for_review"] if order.is_held else [],
+        "payments": _payments(order),
+        "shipments": _shipments(order),
+        # Returns are rare and not on a hot path: their serializer renders them.
+        "returns": ReturnOutput(returns, many=True).data if returns else [],
+        "tracking_page_url": tracking_page_url(order),
+    }

@@ -29,10 +29,10 @@ from tests.factories import ProductFactory, stock
 from tests.orders.test_concurrency import assert_ledger_matches, client_for, run_threads
 
 
-def place_many(token, n, sku="P1"):
+def place_many(token, n, sku="P1", first=0):
     client = client_for(token)
     numbers = []
-    for i in range(n):
+    for i in range(first, first + n):
         body = order_body(
             items=[{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
             customer={**order_body()["customer"], "id": f"c{i}", "email": f"c{i}@example.com"},
@@ -149,3 +149,24 @@ def test_a_backlog_sends_helpers_to_the_sweeps_queue():
     broker.delete("sweeps")
     assert [m["headers"]["task"] for m in messages] == ["orders.tasks.close_expired_orders"] * 2
     assert all(json.loads(base64.b64decode(m["body"]))[1] == {"helper": True} for m in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_order(token, p1, settings):
+    from config.celery_app import _woken_until
+
+    settings.WAKE_DELAY_SECONDS = 60  # every placement below falls inside one delay
+    _woken_until.clear()
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    broker.delete("notifications")
+    place_many(token, 5)
+    messages = [json.loads(m) for m in broker.lrange("notifications", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["notifications.tasks.sweep_notifications"]
+    assert messages[0]["headers"]["eta"]  # it starts after the delay, so it sees every row committed before
+    assert Notification.objects.filter(event="order_placed", status="queued").count() == 5
+
+    _woken_until.clear()  # the delay has passed: the next commit wakes the sweep again
+    place_many(token, 1, first=5)
+    broker_len = broker.llen("notifications")
+    broker.delete("notifications")
+    assert broker_len == 2

@@ -28,7 +28,7 @@ from core.events import emit
 from core.fsm import Actor, transition_apply
 from orders.models import Order
 from orders.selectors import order_detail_queryset
-from orders.serializers import OrderOutput, ReturnOutput
+from orders.serializers import ReturnOutput, order_render
 
 from .models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -73,7 +73,7 @@ def webhook_event_record(*, type: str, order: Order, ret=None) -> WebhookEvent |
     if not endpoints:
         return None
     now = timezone.now()
-    data = {"order": OrderOutput(order_detail_queryset().get(pk=order.pk)).data}
+    data = {"order": order_render(order_detail_queryset().get(pk=order.pk))}
     if ret is not None:
         data["return"] = ReturnOutput(ret).data
     body = json.dumps({"type": type, "timestamp": now.isoformat(), "data": data}, cls=JSONEncoder, ensure_ascii=False)

@@ -320,6 +320,10 @@ SWEEP_SECONDS = {  # time boxes, shorter than each beat interval (config/celery_
     "notifications": env.float("SWEEP_NOTIFICATIONS_SECONDS", default=25),
 }
 
+# Work queued by a request (a placement's e-mail) is sent by one task per this many seconds per web process,
+# not one broker message per request (config.celery_app.wake_on_commit).
+WAKE_DELAY_SECONDS = env.float("WAKE_DELAY_SECONDS", default=0.5)
+
 # --- Operations ---------------------------------------------------------------------------------------------
 METRICS_TOKEN = env("METRICS_TOKEN", default="")  # when set, /metrics wants `Authorization: Bearer <token>`
 

@@ -17,9 +17,9 @@ from fulfillment.carriers.sandbox import SANDBOX_SCRIPT
 from fulfillment.models import ShipmentStatus
 from fulfillment.services import shipment_pack, shipment_ship, shipment_start_picking, tracking_apply_push
 from fulfillment.tasks import start_fulfillment
-from orders.apis import render_order
 from orders.models import Order, OrderStatus
 from orders.selectors import order_detail_queryset
+from orders.serializers import order_render
 
 ACTOR = "sandbox"
 PAID = [OrderStatus.CONFIRMED, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                     self._deliver(shipment)
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
-        body = render_order(order_detail_queryset().get(number=number))
+        body = order_render(order_detail_queryset().get(number=number))
         self.stdout.write(json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False))
 
     def _deliver(self, shipment):
