@@ -24,12 +24,22 @@ def _client() -> redis.Redis | None:
 
 def counter_incr(key: str, ttl: int) -> int:
     """INCR + EXPIRE in one Redis round trip; raises redis.RedisError / OSError when Redis is down."""
+    return counters_incr([key], ttl)[0]
+
+
+def counters_incr(keys: list[str], ttl: int) -> list[int]:
+    """Several counters in the same round trip (a placement counts its outcome per minute and per hour)."""
     client = _client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, ttl, nx=True)
-        return pipe.execute()[0]
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, ttl, nx=True)
+        return pipe.execute()[::2]
+    return [_cache_incr(key, ttl) for key in keys]
+
+
+def _cache_incr(key: str, ttl: int) -> int:
     if cache.add(key, 1, timeout=ttl):
         return 1
     try:

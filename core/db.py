@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection, models, transaction
+from django.db.models.sql import InsertQuery
 
 
 def require_transaction(what: str) -> None:
@@ -13,12 +14,17 @@ def require_transaction(what: str) -> None:
         raise RuntimeError(f"{what} must run inside a transaction")
 
 
+def advisory_lock_id(digest: str) -> int:
+    """60 bits of a hex digest: a key for pg_advisory_xact_lock."""
+    return int(digest[:15], 16)
+
+
 def advisory_xact_lock(digest: str) -> None:
     """Serialise transactions on a hex digest until they commit (PostgreSQL: 60 bits of it as an advisory
     lock). SQLite (`make run`) needs none: its IMMEDIATE transactions already run one at a time."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(digest[:15], 16)])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_lock_id(digest)])
 
 
 def lock_or_skip(queryset: models.QuerySet, **kwargs) -> models.QuerySet:
@@ -37,3 +43,30 @@ def prefetched(instance: models.Model, **relations: Iterable[models.Model]) -> N
         queryset._result_cache = list(rows)
         queryset._prefetch_done = True
         cache[name] = queryset
+
+
+def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> None:
+    """Insert the rows of several tables in one statement, as data-modifying CTEs (PostgreSQL), for a hot
+    path whose rows refer to each other by ids it already holds (a placement's order, items and log).
+
+    Each table's INSERT is the one bulk_create would send; unlike bulk_create, the rows do not get their own
+    new ids back, and no signals are sent (bulk_create sends none either).
+    """
+    parts, params = [], []
+    for model, objs in groups:
+        fields = [
+            f
+            for f in model._meta.local_concrete_fields
+            if not f.generated and not (f.primary_key and getattr(objs[0], f.attname) is None)
+        ]
+        query = InsertQuery(model)
+        query.insert_values(fields, objs)
+        ((sql, group_params),) = query.get_compiler(connection=connection).as_sql()
+        parts.append(sql)
+        params.extend(group_params)
+    *first, last = parts
+    with connection.cursor() as cursor:
+        cursor.execute("WITH " + ", ".join(f"t{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last, params)
+    for _model, objs in groups:
+        for obj in objs:
+            obj._state.adding, obj._state.db = False, connection.alias

@@ -18,29 +18,48 @@ def products_with_available() -> QuerySet[Product]:
     return Product.objects.annotate(available=Coalesce(Subquery(per_product, output_field=IntegerField()), 0))
 
 
-def products_with_availability(*, skus: list[str]) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:
+_PRODUCT_FIELDS = [f.attname for f in Product._meta.concrete_fields]
+_STOCK_FIELDS = [
+    "stock_items__id",
+    "stock_items__on_hand",
+    "stock_items__reserved",
+    "stock_items__warehouse__is_active",
+    "stock_items__warehouse__priority",
+    "stock_items__warehouse_id",
+]
+
+
+def availability_query(*, skus: list[str]) -> QuerySet:
+    """The rows `availability_from_rows` reads: each product with each of its stock rows. Placement folds
+    this query into its first statement (orders.selectors.placement_reads)."""
+    return Product.objects.filter(sku__in=skus).order_by().values_list(*_PRODUCT_FIELDS, *_STOCK_FIELDS)
+
+
+def availability_from_rows(rows) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:
     """Products by sku and their availability {product_id: [(stock_item_id, available)]} in warehouse
-    priority order, in one query (placement reads both for every order)."""
-    fields = [f.attname for f in Product._meta.concrete_fields]
-    stock = ["stock_items__id", "stock_items__on_hand", "stock_items__reserved", "stock_items__warehouse__is_active"]
-    rows = (
-        Product.objects.filter(sku__in=skus)
-        .order_by("stock_items__warehouse__priority", "stock_items__warehouse_id")
-        .values_list(*fields, *stock)
-    )
+    priority order (rows with no product, from an outer join, are skipped)."""
     products: dict[str, Product] = {}
-    available: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    n = len(fields)
+    stock: dict[int, list[tuple]] = defaultdict(list)
+    n = len(_PRODUCT_FIELDS)
+    sku = _PRODUCT_FIELDS.index("sku")
     for row in rows:
-        product = products.get(row[fields.index("sku")])
+        if row[sku] is None:
+            continue
+        product = products.get(row[sku])
         if product is None:
-            product = Product(**dict(zip(fields, row[:n], strict=True)))
+            product = Product(**dict(zip(_PRODUCT_FIELDS, row[:n], strict=True)))
             product._state.adding = False
             products[product.sku] = product
-        item_id, on_hand, reserved, warehouse_active = row[n:]
+        item_id, on_hand, reserved, warehouse_active, priority, warehouse_id = row[n:]
         if item_id is not None and warehouse_active:
-            available[product.pk].append((item_id, on_hand - reserved))
-    return products, available
+            stock[product.pk].append((priority, warehouse_id, item_id, on_hand - reserved))
+    available = {pk: [(item, free) for *_order, item, free in sorted(rows)] for pk, rows in stock.items()}
+    return products, defaultdict(list, available)
+
+
+def products_with_availability(*, skus: list[str]) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:
+    """Products by sku and their availability, in one query."""
+    return availability_from_rows(availability_query(skus=skus))
 
 
 def committed_stock_of(*, holder: str) -> list[dict]:

@@ -66,21 +66,22 @@ class OrderListCreateApi(ListAPIView):
         payload = OrderPlaceInput(data=request.data)
         payload.is_valid(raise_exception=True)
         request_key = dict(client=request.user, key=key, fingerprint=idempotency.request_fingerprint(request.data))
-        stored = idempotency.stored_response(**request_key)
-        replayed = stored is not None
-        if stored is None:
-            try:
-                with transaction.atomic():
-                    order = services.order_place(client=request.user, **payload.validated_data)
-                    stored = idempotency.response_remember(
-                        **request_key, status=201, body=order_render(order), order_number=order.number
-                    )
-            except (services.DuplicateOrder, idempotency.IdempotencyKeyInUse):
-                # The "duplicate" may be this very key's order, committed by a concurrent request a moment ago.
-                stored = idempotency.stored_response(**request_key)
-                if stored is None:
-                    raise
-                replayed = True
+        # The key is not read first: a placement writes it in its own transaction, and a replay fails there (as
+        # a duplicate order, or on the key's unique index), rolls back, and is answered from the stored response.
+        replayed = False
+        try:
+            with transaction.atomic():
+                order = services.order_place(client=request.user, **payload.validated_data)
+                stored = idempotency.response_remember(
+                    **request_key, status=201, body=order_render(order), order_number=order.number
+                )
+        except ApplicationError:
+            # A key used before explains the failure (this request's order placed by an earlier or concurrent
+            # call; or the key reused with another body, refused here); otherwise the failure stands.
+            stored = idempotency.stored_response(**request_key)
+            if stored is None:
+                raise
+            replayed = True
         request.placement_replayed = replayed
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         if stored.body.get("number"):

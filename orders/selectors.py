@@ -1,14 +1,60 @@
 """Storefront reads. Every one is scoped to the storefront (client) asking: another's orders do not exist for it."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.text import smart_split, unescape_string_literal
 
+from core.db import advisory_lock_id
 from core.models import TransitionLog
+from inventory.models import Product
+from inventory.selectors import availability_from_rows, availability_query
 
-from .models import Order
+from .models import BlockedCustomer, Order
+
+
+@dataclass(frozen=True)
+class PlacementReads:
+    blocked: bool
+    products: dict[str, Product]
+    available: dict[int, list[tuple[int, int]]]
+    order_id: int | None  # the new order's id, taken from its sequence (PostgreSQL)
+
+
+def placement_reads(*, lock: str, identifiers: list[str], skus: list[str]) -> PlacementReads:
+    """Everything a placement reads before it writes, in its transaction's first statement: the content lock
+    (placements of the same customer and lines wait for each other until commit, so the duplicate rule below
+    sees every earlier one), whether the customer is blocked, the products with their stock rows, and an id
+    for the new order, so its rows can be inserted in one statement (core.db.insert_together).
+
+    Hand-written around the ORM's own availability query because four round trips here were a third of a
+    placement's statements. SQLite (`make run`) reads them one by one; its transactions run one at a time.
+    """
+    query = availability_query(skus=skus)
+    if connection.vendor != "postgresql":
+        blocked = BlockedCustomer.objects.filter(identifier__in=identifiers).exists()
+        return PlacementReads(blocked, *availability_from_rows(query), order_id=None)
+    products_sql, products_params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT head.blocked, head.order_id, p.*
+            FROM (
+                SELECT pg_advisory_xact_lock(%s) AS locked,
+                       EXISTS (SELECT 1 FROM {BlockedCustomer._meta.db_table} WHERE identifier = ANY(%s)) AS blocked,
+                       nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS order_id
+            ) head
+            LEFT JOIN LATERAL ({products_sql}) p ON true
+            """,
+            [advisory_lock_id(lock), identifiers, *products_params],
+        )
+        rows = cursor.fetchall()
+    products, available = availability_from_rows(row[2:] for row in rows)
+    return PlacementReads(blocked=rows[0][0], products=products, available=available, order_id=rows[0][1])
 
 
 def order_detail_queryset() -> QuerySet[Order]:

@@ -22,14 +22,13 @@ from django.utils.translation import gettext_lazy as _
 
 from config.celery_app import left_to_sweeps
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
-from core.db import advisory_xact_lock, lock_or_skip, prefetched, require_transaction
+from core.db import insert_together, lock_or_skip, prefetched, require_transaction
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry, transition_logs_batched
 from core.logs import about_order
 from core.models import TransitionLog
 from inventory.models import Product
-from inventory.selectors import products_with_availability
 from inventory.services import (
     OutOfStock,
     stock_commit,
@@ -42,7 +41,6 @@ from inventory.services import (
 
 from .models import (
     OPEN_RETURN,
-    BlockedCustomer,
     Coupon,
     IdempotencyKey,
     Order,
@@ -56,7 +54,7 @@ from .models import (
     StorefrontKey,
 )
 from .pricing import price_order
-from .selectors import order_reached_at
+from .selectors import order_reached_at, placement_reads
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +105,8 @@ def _content_hash(customer_id: str, lines: list[tuple[str, int]], total: Decimal
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _check_not_blocked(customer: dict[str, Any]) -> None:
-    if BlockedCustomer.objects.filter(identifier__in=[customer["email"].lower(), customer["id"]]).exists():
-        raise CustomerBlocked()
-
-
-def _check_products(items: list[dict], currency: str) -> tuple[dict[str, Product], dict]:
+def _check_products(items: list[dict], currency: str, products: dict[str, Product]) -> None:
     skus = [i["sku"] for i in items]
-    products, available = products_with_availability(skus=skus)
     unknown = [s for s in skus if s not in products]
     if unknown:
         raise UnknownProduct(skus=unknown)
@@ -142,7 +134,6 @@ def _check_products(items: list[dict], currency: str) -> tuple[dict[str, Product
     ]
     if over:
         raise QuantityLimitExceeded(items=over)
-    return products, available
 
 
 def _check_coupon(code: str, subtotal: Decimal, now: datetime) -> Coupon:
@@ -207,10 +198,9 @@ def _price(lines: list[tuple[Product, int]], shipping_method: str, coupon_code: 
 
 
 def _hold_for_review(*, client, customer_id: str, content_hash: str, now: datetime, allow_duplicate: bool) -> bool:
-    """The duplicate rule, read under the content lock: refuse a second click, hold a run of repeats."""
-    # Placements of the same content wait for each other from here to their commit, so the duplicate read
-    # sees every order committed before it: a double click makes one order, the review rule counts exactly.
-    advisory_xact_lock(content_hash)
+    """The duplicate rule, read under the content lock (selectors.placement_reads took it): refuse a second
+    click, hold a run of repeats. The lock makes placements of the same lines wait for each other until commit,
+    so this read sees every order committed before it: a double click makes one order, the count is exact."""
     recent = _recent_same_content(client, customer_id, content_hash, now)
     if recent and not allow_duplicate:
         raise DuplicateOrder(order=recent[0][0])
@@ -218,19 +208,20 @@ def _hold_for_review(*, client, customer_id: str, content_hash: str, now: dateti
     return sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
 
 
-def _order_create(*, fields: dict[str, Any], lines: list[tuple[Product, int]], held: bool, client) -> Order:
-    """Insert the order, its items and its first log rows; the order comes back with its related rows
-    loaded, so rendering it costs no query."""
-    order = Order(**fields, review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR)
-    order.save(force_insert=True)
-    items = OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order, product=p, sku=p.sku, name=p.name, unit_price=p.price, quantity=q, total_price=p.price * q
-            )
-            for p, q in lines
-        ]
-    )
+def _order_create(
+    *, fields: dict[str, Any], lines: list[tuple[Product, int]], held: bool, client, order_id: int | None
+) -> Order:
+    """Insert the order, its items and its first log rows (one statement when the id is known beforehand);
+    the order comes back with its related rows loaded, so rendering it costs no query."""
+    order = Order(**fields, id=order_id, review_status=ReviewStatus.HELD if held else ReviewStatus.CLEAR)
+    if order_id is None:
+        order.save(force_insert=True)
+    items = [
+        OrderItem(
+            order=order, product=p, sku=p.sku, name=p.name, unit_price=p.price, quantity=q, total_price=p.price * q
+        )
+        for p, q in lines
+    ]
     log = [
         transition_log_entry(
             order,
@@ -254,7 +245,11 @@ def _order_create(*, fields: dict[str, Any], lines: list[tuple[Product, int]], h
                 reason=str(_("Repeated identical orders")),
             )
         )
-    TransitionLog.objects.bulk_create(log)
+    if order_id is None:
+        OrderItem.objects.bulk_create(items)
+        TransitionLog.objects.bulk_create(log)
+    else:
+        insert_together((Order, [order]), (OrderItem, items), (TransitionLog, log))
     prefetched(order, items=items, payments=[], shipments=[], returns=[])
     return order
 
@@ -273,46 +268,52 @@ def order_place(
 ) -> Order:
     """Place an order for a storefront: stock reserved for every line, or nothing at all.
 
-    Checks run before the transaction; inside it the stock is touched last, so a hot SKU's row is locked
-    only until the commit. Joins the caller's transaction when there is one (the API records the
-    Idempotency-Key in it).
+    Everything is read in the transaction's first statement (selectors.placement_reads) and checked before
+    anything is written; the stock is touched last, so a hot SKU's row is locked only until the commit. Joins
+    the caller's transaction when there is one (the API records the Idempotency-Key in it).
     """
     now = timezone.now()
     currency = currency or settings.SHOP_CURRENCY
-    _check_not_blocked(customer)
-    products, available = _check_products(items, currency)
-    lines = [(products[i["sku"]], i["quantity"]) for i in items]
-    coupon, pricing = _price(lines, shipping_method, coupon_code, now)
-    stock_plan(lines=lines, available=available)  # refuse a short order before writing anything
-    content_hash = _content_hash(customer["id"], [(p.sku, q) for p, q in lines], pricing.total)
-    address = customer["address"]
-    fields = dict(
-        client=client,
-        customer_id=customer["id"],
-        customer_name=customer["name"],
-        customer_email=customer["email"],
-        customer_phone=customer["phone"],
-        street=address["street"],
-        city=address["city"],
-        province=address.get("province", ""),
-        postal_code=address["postal_code"],
-        country=address["country"],
-        shipping_method=shipping_method,
-        language=language or settings.CUSTOMER_DEFAULT_LANGUAGE,
-        currency=currency,
-        note=note,
-        coupon=coupon,
-        subtotal=pricing.subtotal,
-        shipping=pricing.shipping,
-        tax=pricing.tax,
-        discount=pricing.discount,
-        total=pricing.total,
-        content_hash=content_hash,
-        source=client.get_username(),  # storefront users are named `api:<storefront>`
-        created_at=now,
-        reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
-    )
     with transaction.atomic(savepoint=False):
+        reads = placement_reads(  # the lock: this customer's same lines, whatever they cost
+            lock=_content_hash(customer["id"], [(i["sku"], i["quantity"]) for i in items], Decimal(0)),
+            identifiers=[customer["email"].lower(), customer["id"]],
+            skus=[i["sku"] for i in items],
+        )
+        if reads.blocked:
+            raise CustomerBlocked()
+        _check_products(items, currency, reads.products)
+        lines = [(reads.products[i["sku"]], i["quantity"]) for i in items]
+        coupon, pricing = _price(lines, shipping_method, coupon_code, now)
+        stock_plan(lines=lines, available=reads.available)  # refuse a short order before writing anything
+        content_hash = _content_hash(customer["id"], [(p.sku, q) for p, q in lines], pricing.total)
+        address = customer["address"]
+        fields = dict(
+            client=client,
+            customer_id=customer["id"],
+            customer_name=customer["name"],
+            customer_email=customer["email"],
+            customer_phone=customer["phone"],
+            street=address["street"],
+            city=address["city"],
+            province=address.get("province", ""),
+            postal_code=address["postal_code"],
+            country=address["country"],
+            shipping_method=shipping_method,
+            language=language or settings.CUSTOMER_DEFAULT_LANGUAGE,
+            currency=currency,
+            note=note,
+            coupon=coupon,
+            subtotal=pricing.subtotal,
+            shipping=pricing.shipping,
+            tax=pricing.tax,
+            discount=pricing.discount,
+            total=pricing.total,
+            content_hash=content_hash,
+            source=client.get_username(),  # storefront users are named `api:<storefront>`
+            created_at=now,
+            reservation_expires_at=now + timedelta(minutes=settings.RESERVATION_MINUTES),
+        )
         held = _hold_for_review(
             client=client,
             customer_id=customer["id"],
@@ -320,7 +321,7 @@ def order_place(
             now=now,
             allow_duplicate=allow_duplicate,
         )
-        order = _order_create(fields=fields, lines=lines, held=held, client=client)
+        order = _order_create(fields=fields, lines=lines, held=held, client=client, order_id=reads.order_id)
         if coupon:
             _use_coupon(coupon)
         about_order(order.number)
@@ -328,7 +329,7 @@ def order_place(
         stock_reserve_lines(
             holder=order.number,
             lines=lines,
-            available=available,
+            available=reads.available,
             expires_at=order.reservation_expires_at,
             actor=order.source,
         )
