@@ -11,7 +11,12 @@ from django.utils.translation import gettext_lazy as _
 class TransitionLog(models.Model):
     """One row per state change of any FSM field of any model, written in the change's transaction."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("object type"))
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        db_index=False,  # led by transitionlog_subject_idx
+        verbose_name=_("object type"),
+    )
     object_id = models.CharField(_("object id"), max_length=64)
     subject = GenericForeignKey("content_type", "object_id")
     object_repr = models.CharField(_("object"), max_length=100)

@@ -104,6 +104,9 @@ def main() -> None:
         ("search phone", f"/admin/orders/order/?q=+86138001{54321:05d}"),
         ("search tracking number", f"/admin/orders/order/?q=SF{n // 4:012d}"),
         ("search name (no match)", "/admin/orders/order/?q=Nobody%20Here"),
+        ("order health (hour)", "/admin/order-health/"),
+        ("order health (day)", "/admin/order-health/?range=day"),
+        ("order health (week)", "/admin/order-health/?range=week"),
     ]
     lines = []
     for label, url in pages:

@@ -4,6 +4,9 @@ ticks. Each mode reports the seconds from the first tick until nothing is due.
 
   expiry         100,000 pending orders whose reservation ran out (one reserved unit each over 10,000 SKUs)
   notifications  the 100,000 "closed unpaid" e-mails that expiry queued, sent through Django's e-mail backend
+  stale_payments 20,000 Stripe payments whose callback never came, asked about through the live Stripe client
+                 of an emulator that answers each query in 50 ms ("succeeded"), each applied as a callback
+                 would be (worker -c 4, SWEEP_WORKERS=4: the work waits on the network); its own database
 """
 
 from __future__ import annotations
@@ -73,10 +76,89 @@ def wait_until(count_left, total: int, limit: float) -> tuple[float, list[tuple[
         time.sleep(1)
 
 
+def stripe_emulator(delay: float):
+    """Stripe's PaymentIntent API as far as a query needs it: every intent `pi_<reference>` has succeeded,
+    answered after `delay` seconds (a ThreadingHTTPServer: concurrent queries wait side by side)."""
+    from tests.local_server import serving
+
+    def respond(method, path, headers, body):
+        time.sleep(delay)
+        if method != "GET" or not path.startswith("/v1/payment_intents/pi_"):
+            return 404, b'{"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}', {}
+        intent = path.rsplit("/", 1)[1]
+        answer = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": 9900,
+            "currency": "cny",
+            "status": "succeeded",
+            "metadata": {"reference": intent.removeprefix("pi_")},
+            "last_payment_error": None,
+        }
+        return 200, json.dumps(answer).encode(), {}
+
+    return serving(respond)
+
+
+def stale_payments(args, env: dict, schedule: str) -> dict:
+    import psycopg
+    from django.db import connections
+
+    from tests.bench.run import setup_database
+
+    connections.close_all()
+    setup_database(args.database_url, pending=args.stale, history=10_000, ledger=False)
+    connections.close_all()
+    conn = psycopg.connect(args.database_url.replace("postgres://", "postgresql://"), autocommit=True)
+    conn.execute(
+        "UPDATE payments_payment SET created_at = now() - interval '1 hour', "
+        "action = jsonb_build_object('payment_intent', 'pi_' || reference) WHERE status = 'pending'"
+    )
+    conn.execute("ANALYZE payments_payment")
+    due = conn.execute("SELECT count(*) FROM payments_payment WHERE status = 'pending'").fetchone()[0]
+    with stripe_emulator(args.gateway_ms / 1000) as url:
+        live = {
+            **env,
+            "PAYMENTS_SANDBOX": "false",
+            "STRIPE_API_URL": url,
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "SWEEP_WORKERS": "4",
+        }
+        procs = [worker(live, "callbacks", concurrency=4), beat(live, schedule)]
+        time.sleep(3)
+        from payments.tasks import query_stale_payments
+
+        query_stale_payments.delay()
+        seconds, curve = wait_until(
+            lambda: conn.execute("SELECT count(*) FROM payments_payment WHERE status = 'pending'").fetchone()[0],
+            due,
+            900,
+        )
+        stop(*procs)
+    paid = conn.execute("SELECT count(*) FROM payments_payment WHERE status = 'paid'").fetchone()[0]
+    confirmed = conn.execute("SELECT count(*) FROM orders_order WHERE status = 'confirmed'").fetchone()[0]
+    asked = conn.execute("SELECT count(*) FROM payments_paymentevent WHERE kind = 'query'").fetchone()[0]
+    conn.close()
+    return {
+        "run": "sweep",
+        "mode": "stale_payments",
+        "due": due,
+        "done": paid,
+        "orders_confirmed": confirmed,
+        "queries": asked,
+        "gateway_ms": args.gateway_ms,
+        "seconds": round(seconds, 1),
+        "per_s": round(paid / seconds, 1),
+        "curve": curve[:: max(1, len(curve) // 12)],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--count", type=int, default=100_000)
-    ap.add_argument("--modes", default="expiry,notifications")
+    ap.add_argument("--modes", default="expiry,notifications,stale_payments")
+    ap.add_argument("--stale", type=int, default=20_000, help="stale_payments: how many")
+    ap.add_argument("--gateway-ms", type=float, default=50, help="stale_payments: the emulator's answer time")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
     )
@@ -96,7 +178,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from tests.bench.run import setup_database
 
-    setup_database(args.database_url, pending=args.count)
+    modes = args.modes.split(",")
+
+    setup_database(args.database_url, pending=args.count if {"expiry", "notifications"} & set(modes) else 0)
     import psycopg
     import redis
 
@@ -111,7 +195,7 @@ def main() -> None:
         print(json.dumps(line), flush=True)
         lines.append(line)
 
-    if "expiry" in args.modes:
+    if "expiry" in modes:
         conn.execute(
             "UPDATE orders_order SET reservation_expires_at = now() - interval '1 minute' WHERE status = 'pending'"
         )
@@ -141,7 +225,7 @@ def main() -> None:
                 "run": "sweep",
                 "mode": "expiry",
                 "due": expired,
-                "closed": closed,
+                "done": closed,
                 "seconds": round(seconds, 1),
                 "per_s": round(closed / seconds, 1),
                 "ledger_matches": ledger_ok,
@@ -149,7 +233,7 @@ def main() -> None:
             }
         )
 
-    if "notifications" in args.modes:
+    if "notifications" in modes:
         due = conn.execute("SELECT count(*) FROM notifications_notification WHERE status = 'queued'").fetchone()[0]
         redis.Redis.from_url(env["REDIS_URL"]).delete("notifications")  # the sweep alone, not the on-commit tasks
         procs = [worker(env, "notifications"), beat(env, schedule)]
@@ -171,18 +255,21 @@ def main() -> None:
                 "run": "sweep",
                 "mode": "notifications",
                 "due": due,
-                "sent": sent,
+                "done": sent,
                 "seconds": round(seconds, 1),
                 "per_s": round(sent / seconds, 1),
                 "curve": curve[:: max(1, len(curve) // 12)],
             }
         )
+    if "stale_payments" in modes:
+        conn.close()
+        report(stale_payments(args, env, schedule))
     if args.out:
         with open(args.out, "a") as f:
             f.writelines(json.dumps(x) + "\n" for x in lines)
     print("\nsweep          due       done    seconds   per second")
     for x in lines:
-        print(f"{x['mode']:<13} {x['due']:>7} {x.get('closed', x.get('sent')):>10} {x['seconds']:>10} {x['per_s']:>12}")
+        print(f"{x['mode']:<14} {x['due']:>7} {x['done']:>10} {x['seconds']:>10} {x['per_s']:>12}")
 
 
 if __name__ == "__main__":
