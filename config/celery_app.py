@@ -103,30 +103,44 @@ def enqueue_on_commit(task: Task, *args) -> None:
     transaction.on_commit(publish)
 
 
-# task name → when (time.monotonic) the run already sent by this process will start
-_woken_until: dict[str, float] = {}
+# task name → the timer that will send it; a forked child (gunicorn, celery prefork) starts with none.
+_wake_timers: dict[str, threading.Timer] = {}
+_wake_lock = threading.Lock()
+os.register_at_fork(after_in_child=_wake_timers.clear)
 
 
 def wake_on_commit(task: Task, **kwargs) -> None:
     """Have `task` run shortly after the transaction commits, sending at most one message per
     WAKE_DELAY_SECONDS per process instead of one per call: the hot paths (a placement queues its
-    e-mail) publish nothing per request. The run is sent with a countdown of that delay, and a commit that
-    finds a run already on its way is committed before that run starts, so the run sees its rows; the beat
-    sweeps pick up anything a lost message leaves. Eager Celery (tests) ignores countdowns, so there every
-    call runs at once."""
+    e-mail) publish nothing per request. The first commit starts a timer that sends the task when the delay
+    is over; a commit meanwhile finds the timer still waiting, so the run it sends starts after that commit
+    and sees its rows. (Not a countdown: a worker holding messages with an ETA dies when the broker goes
+    away.) A process that dies first leaves its rows to the beat sweeps, as a lost message would. Eager
+    Celery (tests) sends every call at once."""
     if _left_to_sweeps.get():
         return
     from django.conf import settings
 
-    def publish():
-        now = time.monotonic()
-        if not app.conf.task_always_eager and _woken_until.get(task.name, 0.0) > now:
-            return
-        _woken_until[task.name] = now + settings.WAKE_DELAY_SECONDS
+    def send():
         try:
-            task.apply_async(kwargs=kwargs, countdown=settings.WAKE_DELAY_SECONDS)
+            task.apply_async(kwargs=kwargs)
         except Exception as exc:  # kombu raises many kinds; none may escape
-            _woken_until.pop(task.name, None)
             logger.warning("could not wake %s, a sweep will: %s", task.name, exc)
 
-    transaction.on_commit(publish)
+    def fire():
+        with _wake_lock:
+            _wake_timers.pop(task.name, None)
+        send()
+
+    def schedule():
+        if app.conf.task_always_eager:
+            send()
+            return
+        with _wake_lock:
+            if task.name in _wake_timers:
+                return
+            timer = _wake_timers[task.name] = threading.Timer(settings.WAKE_DELAY_SECONDS, fire)
+        timer.daemon = True
+        timer.start()
+
+    transaction.on_commit(schedule)

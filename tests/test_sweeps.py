@@ -153,20 +153,23 @@ def test_a_backlog_sends_helpers_to_the_sweeps_queue():
 
 @pytest.mark.django_db(transaction=True)
 def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_order(token, p1, settings):
-    from config.celery_app import _woken_until
+    from config.celery_app import _wake_timers
 
-    settings.WAKE_DELAY_SECONDS = 60  # every placement below falls inside one delay
-    _woken_until.clear()
+    settings.WAKE_DELAY_SECONDS = 3  # the placements below fall inside one delay
+    _wake_timers.clear()
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("notifications")
     place_many(token, 5)
+    assert broker.llen("notifications") == 0  # sent when the delay is over, after every commit inside it
+    timer = _wake_timers["notifications.tasks.sweep_notifications"]
+    timer.join(timeout=10)
     messages = [json.loads(m) for m in broker.lrange("notifications", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["notifications.tasks.sweep_notifications"]
-    assert messages[0]["headers"]["eta"]  # it starts after the delay, so it sees every row committed before
+    assert not messages[0]["headers"]["eta"]  # no countdown: a worker holding ETA messages dies with the broker
     assert Notification.objects.filter(event="order_placed", status="queued").count() == 5
 
-    _woken_until.clear()  # the delay has passed: the next commit wakes the sweep again
-    place_many(token, 1, first=5)
+    place_many(token, 1, first=5)  # the delay is over: the next commit starts a new one
+    _wake_timers["notifications.tasks.sweep_notifications"].join(timeout=10)
     broker_len = broker.llen("notifications")
     broker.delete("notifications")
     assert broker_len == 2

@@ -7,6 +7,9 @@ ticks. Each mode reports the seconds from the first tick until nothing is due.
   stale_payments 20,000 Stripe payments whose callback never came, asked about through the live Stripe client
                  of an emulator that answers each query in 50 ms ("succeeded"), each applied as a callback
                  would be (worker -c 4, SWEEP_WORKERS=4: the work waits on the network); its own database
+  tracking       50,000 SF Express parcels in transit, all due their 4-hourly check at once, polled through the
+                 live SF adapter against an emulator of SF's route query answering in 50 ms (one new route
+                 each); worker -c 4, SWEEP_WORKERS=4; its own database
 """
 
 from __future__ import annotations
@@ -153,12 +156,84 @@ def stale_payments(args, env: dict, schedule: str) -> dict:
     }
 
 
+def sf_emulator(delay: float):
+    """SF Express's route query (EXP_RECE_SEARCH_ROUTES) as far as polling needs it: one new "in transit"
+    route for the parcel asked about, after `delay` seconds. (The request's digest is not checked here.)"""
+    from urllib.parse import parse_qs
+
+    from tests.local_server import serving
+
+    def respond(method, path, headers, body):
+        time.sleep(delay)
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        number = json.loads(form["msgData"])["trackingNumber"][0]
+        route = {"acceptTime": time.strftime("%Y-%m-%d %H:%M:%S"), "opCode": "30", "acceptAddress": "上海"}
+        result = {"success": True, "msgData": {"routeResps": [{"mailNo": number, "routes": [route]}]}}
+        return 200, json.dumps({"apiResultCode": "A1000", "apiResultData": json.dumps(result)}).encode(), {}
+
+    return serving(respond)
+
+
+def tracking(args, env: dict, schedule: str) -> dict:
+    import psycopg
+    from django.db import connections
+
+    from tests.bench.run import setup_database
+
+    connections.close_all()
+    setup_database(args.database_url, pending=args.parcels, history=10_000, ledger=False)
+    connections.close_all()
+    conn = psycopg.connect(args.database_url.replace("postgres://", "postgresql://"), autocommit=True)
+    conn.execute(
+        "UPDATE orders_order SET status = 'shipped', payment_status = 'paid', shipping_status = 'in_transit' "
+        "WHERE status = 'pending'"
+    )
+    conn.execute(
+        """
+        INSERT INTO fulfillment_shipment (status, priority, carrier, tracking_number, tracking_url, label,
+            check_count, created_at, updated_at, order_id, warehouse_id, shipped_at, next_check_at)
+        SELECT 'in_transit', 0, 'sf', 'SF' || lpad(o.id::text, 12, '0'), '', '', 0, now(), now(), o.id,
+            (SELECT id FROM inventory_warehouse WHERE code = 'SH'), now() - interval '1 day', now()
+        FROM orders_order o WHERE o.status = 'shipped'
+        """
+    )
+    conn.execute("ANALYZE")
+    due_now = "SELECT count(*) FROM fulfillment_shipment WHERE next_check_at <= now()"
+    due = conn.execute(due_now).fetchone()[0]
+    with sf_emulator(args.gateway_ms / 1000) as url:
+        live = {**env, "SF_API_URL": url, "SF_PARTNER_ID": "BENCH", "SF_CHECKWORD": "bench", "SWEEP_WORKERS": "4"}
+        procs = [worker(live, "tracking", concurrency=4), beat(live, schedule)]
+        time.sleep(3)
+        from fulfillment.tasks import poll_tracking
+
+        poll_tracking.delay()
+        seconds, curve = wait_until(lambda: conn.execute(due_now).fetchone()[0], due, 1800)
+        stop(*procs)
+    checked = conn.execute("SELECT count(*) FROM fulfillment_shipment WHERE check_count = 1").fetchone()[0]
+    twice = conn.execute("SELECT count(*) FROM fulfillment_shipment WHERE check_count > 1").fetchone()[0]
+    events = conn.execute("SELECT count(*) FROM fulfillment_trackingevent").fetchone()[0]
+    conn.close()
+    return {
+        "run": "sweep",
+        "mode": "tracking",
+        "due": due,
+        "done": checked,
+        "checked_twice": twice,
+        "events_stored": events,
+        "gateway_ms": args.gateway_ms,
+        "seconds": round(seconds, 1),
+        "per_s": round(checked / seconds, 1),
+        "curve": curve[:: max(1, len(curve) // 12)],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--count", type=int, default=100_000)
-    ap.add_argument("--modes", default="expiry,notifications,stale_payments")
+    ap.add_argument("--modes", default="expiry,notifications,stale_payments,tracking")
     ap.add_argument("--stale", type=int, default=20_000, help="stale_payments: how many")
-    ap.add_argument("--gateway-ms", type=float, default=50, help="stale_payments: the emulator's answer time")
+    ap.add_argument("--gateway-ms", type=float, default=50, help="stale_payments, tracking: the emulators' answer time")
+    ap.add_argument("--parcels", type=int, default=50_000, help="tracking: how many parcels in transit")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
     )
@@ -264,6 +339,8 @@ def main() -> None:
     if "stale_payments" in modes:
         conn.close()
         report(stale_payments(args, env, schedule))
+    if "tracking" in modes:
+        report(tracking(args, env, schedule))
     if args.out:
         with open(args.out, "a") as f:
             f.writelines(json.dumps(x) + "\n" for x in lines)
