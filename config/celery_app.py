@@ -132,7 +132,7 @@ def wake_on_commit(task: Task, **kwargs) -> None:
             _wake_timers.pop(task.name, None)
         send()
 
-    def schedule():
+    def publish():
         if app.conf.task_always_eager:
             send()
             return
@@ -143,4 +143,4 @@ def wake_on_commit(task: Task, **kwargs) -> None:
         timer.daemon = True
         timer.start()
 
-    transaction.on_commit(schedule)
+    transaction.on_commit(publish)

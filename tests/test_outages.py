@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from kombu import pools
 
 from config.celery_app import app
 from fulfillment.models import Shipment
@@ -28,13 +29,20 @@ def own_redis(settings):
     }
     previous = app.conf.broker_url
     app.conf.broker_url = redis_server.url
-    app.pool.force_close_all()
-    app._pool = None
+    forget_connections()
     yield redis_server
     redis_server.kill()
     app.conf.broker_url = previous
+    forget_connections()
+
+
+def forget_connections():
+    """The app's next publish connects afresh. The producer pool is dropped too: it kept the closed connection
+    pool, and every later test's publish failed (quietly: enqueue_on_commit logs it)."""
     app.pool.force_close_all()
     app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()  # kombu's registry of producer pools, which kept it too
 
 
 def database_url() -> str:
