@@ -52,6 +52,7 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
     Each table's INSERT is the one bulk_create would send; unlike bulk_create, the rows do not get their own
     new ids back, and no signals are sent (bulk_create sends none either).
     """
+    groups = tuple((model, objs) for model, objs in groups if objs)
     parts, params = [], []
     for model, objs in groups:
         fields = [
@@ -65,8 +66,9 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
         parts.append(sql)
         params.extend(group_params)
     *first, last = parts
+    ctes = "WITH " + ", ".join(f"t{n} AS ({sql})" for n, sql in enumerate(first)) + " " if first else ""
     with connection.cursor() as cursor:
-        cursor.execute("WITH " + ", ".join(f"t{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last, params)
+        cursor.execute(ctes + last, params)
     for _model, objs in groups:
         for obj in objs:
             obj._state.adding, obj._state.db = False, connection.alias

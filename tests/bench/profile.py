@@ -1,0 +1,72 @@
+"""cProfile of placements in-process, through Django's test client, against the database `tests.bench.run`
+seeded (run that first): prints each statement of one placement, then the top of the profile.
+
+    python -m tests.bench.profile [placements]
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    os.environ.update(
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench"),
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        API_THROTTLE_RATE="1000000/min",
+        DEBUG="false",
+        LOG_LEVEL="ERROR",
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.services import storefront_key_issue
+    from tests.bench.run import order_payload, pick_items
+
+    _key, token = storefront_key_issue(name=f"profile-{time.time()}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    rng = random.Random(1)
+    run = f"{time.time()}"
+
+    def place(i: int) -> None:
+        body = json.dumps(order_payload(pick_items("spread", rng), f"profile-{run}-{i}"))
+        response = client.post(
+            "/api/v1/orders/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"profile-{run}-{i}"
+        )
+        assert response.status_code == 201, response.content
+
+    for i in range(20):
+        place(i)
+    with CaptureQueriesContext(connection) as captured:
+        place(20)
+    for query in captured.captured_queries:
+        print(" ".join(query["sql"].split())[:160])
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    for i in range(count):
+        place(100 + i)
+    profile.disable()
+    print(f"\n{count} placements, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(45)
+    print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
