@@ -15,16 +15,8 @@ def require_transaction(what: str) -> None:
 
 
 def advisory_lock_id(digest: str) -> int:
-    """60 bits of a hex digest: a key for pg_advisory_xact_lock."""
+    """60 bits of a hex digest: a key for pg_advisory_xact_lock (placement's content lock)."""
     return int(digest[:15], 16)
-
-
-def advisory_xact_lock(digest: str) -> None:
-    """Serialise transactions on a hex digest until they commit (PostgreSQL: 60 bits of it as an advisory
-    lock). SQLite (`make run`) needs none: its IMMEDIATE transactions already run one at a time."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_lock_id(digest)])
 
 
 def lock_or_skip(queryset: models.QuerySet, **kwargs) -> models.QuerySet:

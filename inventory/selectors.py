@@ -57,11 +57,6 @@ def availability_from_rows(rows) -> tuple[dict[str, Product], dict[int, list[tup
     return products, defaultdict(list, available)
 
 
-def products_with_availability(*, skus: list[str]) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:
-    """Products by sku and their availability, in one query."""
-    return availability_from_rows(availability_query(skus=skus))
-
-
 def committed_stock_of(*, holder: str) -> list[dict]:
     """What a holder's committed reservations took, per stock row: warehouse, product, bin, quantity."""
     from .models import Reservation

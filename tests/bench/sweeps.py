@@ -103,16 +103,21 @@ def stripe_emulator(delay: float):
     return serving(respond)
 
 
-def stale_payments(args, env: dict, schedule: str) -> dict:
+def fresh_database(args, pending: int):
+    """A database of the mode's own: the catalogue, 10,000 past orders and `pending` unpaid ones."""
     import psycopg
     from django.db import connections
 
     from tests.bench.run import setup_database
 
     connections.close_all()
-    setup_database(args.database_url, pending=args.stale, history=10_000, ledger=False)
+    setup_database(args.database_url, pending=pending, history=10_000, ledger=False)
     connections.close_all()
-    conn = psycopg.connect(args.database_url.replace("postgres://", "postgresql://"), autocommit=True)
+    return psycopg.connect(args.database_url.replace("postgres://", "postgresql://"), autocommit=True)
+
+
+def stale_payments(args, env: dict, schedule: str) -> dict:
+    conn = fresh_database(args, pending=args.stale)
     conn.execute(
         "UPDATE payments_payment SET created_at = now() - interval '1 hour', "
         "action = jsonb_build_object('payment_intent', 'pi_' || reference) WHERE status = 'pending'"
@@ -175,15 +180,7 @@ def sf_emulator(delay: float):
 
 
 def tracking(args, env: dict, schedule: str) -> dict:
-    import psycopg
-    from django.db import connections
-
-    from tests.bench.run import setup_database
-
-    connections.close_all()
-    setup_database(args.database_url, pending=args.parcels, history=10_000, ledger=False)
-    connections.close_all()
-    conn = psycopg.connect(args.database_url.replace("postgres://", "postgresql://"), autocommit=True)
+    conn = fresh_database(args, pending=args.parcels)
     conn.execute(
         "UPDATE orders_order SET status = 'shipped', payment_status = 'paid', shipping_status = 'in_transit' "
         "WHERE status = 'pending'"
