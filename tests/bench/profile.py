@@ -1,11 +1,12 @@
 """cProfile of placements in-process, through Django's test client, against the database `tests.bench.run`
 seeded (run that first): prints each statement of one placement, then the top of the profile.
 
-    python -m tests.bench.profile [placements]
+    python -m tests.bench.profile [placements]   (default 300)
 """
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
 import json
@@ -18,7 +19,9 @@ from pathlib import Path
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("placements", nargs="?", type=int, default=300)
+    count = ap.parse_args().placements
     os.environ.update(
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench"),
         DJANGO_SETTINGS_MODULE="config.settings.local",
