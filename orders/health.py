@@ -75,10 +75,14 @@ def funnel(since: datetime) -> list[dict]:
     ]
 
 
-def _processing_times(since: datetime):
-    return Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since).values_list(
-        "processing_seconds", flat=True
-    )[:SAMPLE_LIMIT]
+def _processing_times(since: datetime) -> list[float]:
+    """The newest processing times of the range, on the partial index `order_processed_idx` (a million orders
+    are not scanned; the stage table and the advice each read them)."""
+    return list(
+        Order.objects.filter(processing_seconds__isnull=False, updated_at__gte=since)
+        .order_by("-updated_at")
+        .values_list("processing_seconds", flat=True)[:SAMPLE_LIMIT]
+    )
 
 
 def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
@@ -110,7 +114,7 @@ def stage_timings(since: datetime) -> list[dict]:
     shipped_to_delivered = [
         (delivered[i] - shipped_of_delivered[i]).total_seconds() for i in delivered if i in shipped_of_delivered
     ]
-    processing = list(_processing_times(since))
+    processing = _processing_times(since)
     rows = []
     for label, values in (
         (_("Placed → paid"), placed_to_paid),
@@ -170,7 +174,7 @@ def placement_advice(since: datetime) -> list[str]:
                 _("%(rate).1f%% of placements were refused with %(code)s: %(hint)s.")
                 % {"rate": 100 * totals[outcome] / placed, "code": outcome, "hint": hint}
             )
-    _p50, p95 = _percentiles(list(_processing_times(since)))
+    _p50, p95 = _percentiles(_processing_times(since))
     if p95 is not None and p95 > settings.SLOW_ORDER_SECONDS:
         advice.append(
             _("Our processing p95 is %(p95)d s, over %(limit)d s: add consumers to the fulfillment queue.")

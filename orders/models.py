@@ -193,6 +193,9 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["client", "customer_id", "created_at"], name="order_client_customer_idx"),
             models.Index(fields=["client", "created_at"], name="order_client_created_idx"),
             models.Index(Upper("customer_id"), name="order_customer_id_upper_idx"),  # the admin's search
+            models.Index(  # the order-health page's processing times
+                fields=["-updated_at"], condition=Q(processing_seconds__isnull=False), name="order_processed_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

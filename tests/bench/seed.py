@@ -54,14 +54,14 @@ def seed(*, products: int = 10_000, history: int = 100_000, ledger: bool = True)
                 customer_name, customer_email, customer_phone, street, city, province, postal_code, country,
                 shipping_method, language, currency, note, subtotal, shipping, tax, discount, total, content_hash,
                 source, client_id,
-                reservation_expires_at, created_at, updated_at)
+                reservation_expires_at, created_at, updated_at, processing_seconds)
             SELECT 'H' || lpad(g::text, 7, '0') || '-SEED', 'completed', 'paid', 'delivered', 'clear',
                 'hist-' || (g %% 20000), 'Customer ' || g, 'c' || (g %% 20000) || '@example.com', '+86138001' ||
                 lpad((g %% 100000)::text, 5, '0'), '1 Road', 'Shanghai', 'Shanghai', '200000', 'CN', 'standard',
                 'zh-hans', 'CNY', '', 198.00, 0.00, 0.00, 0.00, 198.00, md5(g::text), 'api:bench',
                 (SELECT id FROM auth_user WHERE username = 'api:bench'),
                 now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
-                now() - (g || ' minutes')::interval
+                now() - (g || ' minutes')::interval, 60 + g %% 600
             FROM generate_series(1, %s) g
             """,
             [history],
