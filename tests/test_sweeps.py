@@ -110,7 +110,7 @@ def test_notification_sweeps_side_by_side_send_each_message_once(token, warehous
         notification_send(event="order_closed", order=order, due_at=timezone.now())
     mail.outbox.clear()
     results = run_threads(3, lambda i: sweep(notifications_deliver_due, batch_size=2, budget_seconds=60, enqueue=None))
-    assert sum(results) == Notification.objects.count() == 12
+    assert sum(results) == Notification.objects.count() == 12, results
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
     assert Counter(m.to[0] for m in mail.outbox) == Counter({f"c{i}@example.com": 1 for i in range(12)})
 
