@@ -3,6 +3,7 @@ the work through their claims (SKIP LOCKED), and nothing is handled twice."""
 
 import base64
 import json
+import threading
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -156,6 +157,9 @@ def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_orde
     from config.celery_app import _wake_timers
 
     settings.WAKE_DELAY_SECONDS = 3  # the placements below fall inside one delay
+    for pending in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
+        pending.cancel()  # earlier tests' wakes, waiting or sending
+        pending.join()
     _wake_timers.clear()
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("notifications")
