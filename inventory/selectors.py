@@ -53,7 +53,7 @@ def availability_from_rows(rows) -> tuple[dict[str, Product], dict[int, list[tup
         item_id, on_hand, reserved, warehouse_active, priority, warehouse_id = row[n:]
         if item_id is not None and warehouse_active:
             stock[product.pk].append((priority, warehouse_id, item_id, on_hand - reserved))
-    available = {pk: [(item, free) for *_order, item, free in sorted(rows)] for pk, rows in stock.items()}
+    available = {pk: [(item, free) for *_order, item, free in sorted(entries)] for pk, entries in stock.items()}
     return products, defaultdict(list, available)
 
 
