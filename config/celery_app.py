@@ -62,6 +62,7 @@ def _log_context(task_id=None, task=None, args=(), **kwargs):
 
 app.conf.beat_schedule = {
     "close-expired-orders": {"task": "orders.tasks.close_expired_orders", "schedule": 60.0},
+    "apply-payment-inbox": {"task": "payments.tasks.apply_payment_inbox", "schedule": 15.0},  # lost wakes
     "query-stale-payments": {"task": "payments.tasks.query_stale_payments", "schedule": 120.0},
     "sweep-unfulfilled-orders": {"task": "fulfillment.tasks.sweep_unfulfilled", "schedule": 30.0},
     "poll-tracking": {"task": "fulfillment.tasks.poll_tracking", "schedule": 60.0},

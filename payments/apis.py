@@ -87,7 +87,7 @@ class PaymentCallbackApi(APIView):
         adapter = get_gateway(gateway)
         if adapter is None:
             raise services.UnsupportedGateway(gateways=GATEWAYS)
-        result = services.payment_apply_callback(gateway=gateway, headers=dict(request.headers), body=request.body)
+        result = services.payment_take_callback(gateway=gateway, headers=dict(request.headers), body=request.body)
         request.callback_outcome = "accepted" if result.accepted else "refused"
         return adapter.ack(accepted=result.accepted, message=result.message)
 

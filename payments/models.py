@@ -199,7 +199,12 @@ class PaymentEvent(models.Model):
                 fields=["gateway", "transmission_id"],
                 condition=~Q(transmission_id=""),
                 name="paymentevent_transmission_idx",
-            )
+            ),
+            models.Index(  # the inbox (payments.services.INBOX): callbacks answered, not yet applied
+                fields=["payment", "id"],
+                condition=Q(direction="in", outcome="received", signature_valid=True),
+                name="paymentevent_inbox_idx",
+            ),
         ]
 
     def __str__(self):

@@ -23,10 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
+from config.celery_app import wake_on_commit
 from core.db import lock_or_skip
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
+from core.logs import about_order
 from orders.models import Order, OrderStatus, Return, ReturnStatus
 from orders.returns import return_mark_refunded
 from orders.services import order_confirm_payment, order_lock, order_payment_failed, order_refund
@@ -59,6 +61,7 @@ class CallbackResult:
     accepted: bool
     message: str
     event: PaymentEvent | None  # None: not even the gateway's format, so not kept
+    queued: bool = False  # in the inbox, to be applied
 
 
 # --- starting a payment -------------------------------------------------------------------------------------
@@ -198,31 +201,56 @@ def _apply(
     with transaction.atomic(), transition_logs_batched():
         order = order_lock(number=payment.order.number)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        event.payment = payment
-        mismatch = n.currency != payment.currency or (
-            n.outcome in ("success", "failure") and n.amount is not None and n.amount != payment.amount
+        return _apply_locked(order, payment, n, event, actor, refund)
+
+
+def _mismatch(payment: Payment, n: Notification) -> bool:
+    return n.currency != payment.currency or (
+        n.outcome in ("success", "failure") and n.amount is not None and n.amount != payment.amount
+    )
+
+
+def _apply_locked(
+    order: Order, payment: Payment, n: Notification, event: PaymentEvent, actor: Actor, refund: Refund | None = None
+) -> CallbackResult:
+    event.payment = payment
+    if _mismatch(payment, n):
+        payment.attention = str(
+            _("Amount mismatch: the gateway reported %(got)s, the payment is %(expected)s.")
+            % {"got": f"{n.amount} {n.currency}", "expected": f"{payment.amount} {payment.currency}"}
         )
-        if mismatch:
-            payment.attention = str(
-                _("Amount mismatch: the gateway reported %(got)s, the payment is %(expected)s.")
-                % {"got": f"{n.amount} {n.currency}", "expected": f"{payment.amount} {payment.currency}"}
-            )
-            payment.save(update_fields=["attention", "updated_at"])
-            emit("payment.amount_mismatch", order=order, payment=payment, detail=payment.attention)
-            outcome, message, accepted = Outcome.FLAGGED, "amount or currency mismatch", False
-        elif n.outcome == "success":
-            (outcome, message), accepted = _apply_success(order, payment, n, actor), True
-        elif n.outcome == "failure":
-            (outcome, message), accepted = _apply_failure(order, payment, n, actor), True
-        elif n.outcome == "refund":
-            (outcome, message) = _apply_refund(order, payment, n, actor, refund=refund)
-            accepted = outcome != Outcome.FLAGGED
-        else:
-            outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
-        event.outcome, event.error = outcome, "" if accepted else message
-        event.save(update_fields=["payment", "outcome", "error", *VERIFIED_FIELDS])
+        payment.save(update_fields=["attention", "updated_at"])
+        emit("payment.amount_mismatch", order=order, payment=payment, detail=payment.attention)
+        outcome, message, accepted = Outcome.FLAGGED, "amount or currency mismatch", False
+    elif n.outcome == "success":
+        (outcome, message), accepted = _apply_success(order, payment, n, actor), True
+    elif n.outcome == "failure":
+        (outcome, message), accepted = _apply_failure(order, payment, n, actor), True
+    elif n.outcome == "refund":
+        (outcome, message) = _apply_refund(order, payment, n, actor, refund=refund)
+        accepted = outcome != Outcome.FLAGGED
+    elif n.outcome == "approved":  # PayPal: a resent approval of a payment captured already
+        outcome, message, accepted = Outcome.DUPLICATE, f"payment already {payment.status}", True
+    else:
+        outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
+    event.outcome, event.error = outcome, "" if accepted else message
+    event.save(update_fields=["payment", "outcome", "error", *VERIFIED_FIELDS])
     logger.info("payment %s: %s (%s)", payment.reference, message, n.event_type)
     return CallbackResult(accepted=accepted, message=message, event=event)
+
+
+def payment_take_callback(*, gateway: str, headers: dict[str, str], body: bytes) -> CallbackResult:
+    """A gateway's notification as the callback endpoint takes it: checked and stored in the inbox, answered,
+    and applied by a worker (`PAYMENTS_CALLBACKS_APPLIED = "worker"`), so a burst of placements holding
+    the database never makes a gateway wait; or applied before the answer (`"inline"`)."""
+    if settings.PAYMENTS_CALLBACKS_APPLIED == "inline":
+        return payment_apply_callback(gateway=gateway, headers=headers, body=body)
+    result = payment_receive_callback(gateway=gateway, headers=headers, body=body)
+    if result.queued:
+        from .tasks import apply_payment_inbox
+
+        wake_on_commit(apply_payment_inbox)
+    return result
 
 
 def payment_apply_callback(
@@ -234,10 +262,36 @@ def payment_apply_callback(
     now: datetime | None = None,
     replay_of: PaymentEvent | None = None,
 ) -> CallbackResult:
-    """A gateway's notification: stored raw first, then verified, then applied at most once.
+    """Receive a notification and apply it at once (finance's replay, inline callbacks): the answer is the
+    outcome. It goes through the inbox like any other, so it also applies, first, whatever of its payment's
+    callbacks are still queued."""
+    result = payment_receive_callback(
+        gateway=gateway, headers=headers, body=body, actor=actor, now=now, replay_of=replay_of
+    )
+    if not result.queued:
+        return result
+    payment_inbox_apply(payment_id=result.event.payment_id, skip_locked=False)
+    event = PaymentEvent.objects.get(pk=result.event.pk)
+    accepted = event.outcome in (Outcome.APPLIED, Outcome.DUPLICATE)
+    return CallbackResult(accepted=accepted, message=event.error or event.outcome, event=event)
 
-    Replays and out-of-order notifications are harmless: the payment's state machine refuses what has
-    already happened, refunds are unique by the gateway's refund id, and the order row is locked.
+
+def payment_receive_callback(
+    *,
+    gateway: str,
+    headers: dict[str, str],
+    body: bytes,
+    actor: Actor | None = None,
+    now: datetime | None = None,
+    replay_of: PaymentEvent | None = None,
+) -> CallbackResult:
+    """Store a gateway's notification raw, verify it, match it to its payment and put it in the inbox
+    (outcome `received`, signature valid, payment set), where `payment_inbox_apply` takes it.
+
+    Everything that decides the answer happens here: signature and freshness, a transmission id reused with
+    another body, the reference, PayPal's API agreeing with a capture or refund it names, amount and currency
+    (a mismatch is flagged for finance at once and refused). What is left for the inbox only moves state
+    machines, which refuse what has already happened: replays and out-of-order notifications are harmless.
     """
     adapter = get_gateway(gateway)
     if adapter is None:
@@ -276,26 +330,14 @@ def payment_apply_callback(
         return reject("nested too deeply")
     if problem := _notification_problem(n):
         return reject(f"malformed notification: {problem}", signature_valid=True)
-    # What the verified notification says is saved with its outcome (one UPDATE, not two).
-    event.signature_valid = True
-    event.reference, event.event_type, event.gateway_txn_id = n.reference[:64], n.event_type[:60], n.gateway_txn_id
-    event.amount = n.refund_amount if n.outcome == "refund" else n.amount
-    event.currency = n.currency[:3]
+    _note_verified(event, n)
     verified = {name: getattr(event, name) for name in VERIFIED_FIELDS}
     if transmission and _transmission_reused(event):
         return reject("transmission id seen before with another body", **{**verified, "signature_valid": False})
     payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
     if payment is None:
         return reject("unknown reference", **verified)
-    if n.outcome == "approved":  # PayPal: the buyer approved; the money moves when we capture
-        try:
-            n = adapter.capture(n)
-        except GatewayError as exc:
-            return reject(f"capture failed: {exc}", **verified)  # PayPal resends the approval: capture retried
-        event.gateway_txn_id = n.gateway_txn_id
-        if n.reference != payment.reference:
-            return reject("the approved order is another payment's", **{**verified, "signature_valid": False})
-    elif not adapter.signs_whole_body:
+    if n.outcome != "approved" and not adapter.signs_whole_body:  # an approval is captured by the inbox
         try:
             confirmed = adapter.confirm(n)
         except GatewayError as exc:  # unreachable: the gateway resends; unknown to it: forged
@@ -303,7 +345,95 @@ def payment_apply_callback(
             return reject(f"not confirmed by the gateway: {exc}", **{**verified, "signature_valid": not forged})
         if _claims(confirmed) != _claims(n):
             return reject("the body disagrees with the gateway's API", **{**verified, "signature_valid": False})
-    return _apply(payment, n, event, actor or f"gateway:{gateway}")
+    if _mismatch(payment, n):
+        return _apply(payment, n, event, actor or f"gateway:{gateway}")  # flagged for finance, refused
+    event.payment = payment
+    PaymentEvent.objects.filter(pk=event.pk).update(payment=payment, **verified)
+    return CallbackResult(accepted=True, message="queued", event=event, queued=True)
+
+
+def _note_verified(event: PaymentEvent, n: Notification) -> None:
+    """What a verified notification says, on its event (saved with the event's next write)."""
+    event.signature_valid = True
+    event.reference, event.event_type, event.gateway_txn_id = n.reference[:64], n.event_type[:60], n.gateway_txn_id
+    event.amount = n.refund_amount if n.outcome == "refund" else n.amount
+    event.currency = n.currency[:3]
+
+
+# The inbox: callbacks verified and matched to their payment, waiting to be applied.
+INBOX = Q(direction=PaymentEvent.Direction.INBOUND, outcome=Outcome.RECEIVED, signature_valid=True)
+
+
+def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
+    """Apply a payment's queued callbacks in the order they arrived, each exactly once: they are re-read
+    under the order's lock (then the payment's, the order every money path takes) and leave the inbox in
+    the transaction that applies them. With `skip_locked`, an order another worker (or a placement, the
+    expiry sweep, finance) holds is left for the next run instead of waited for. Returns how many were
+    applied.
+
+    Each stored body is verified again as at its receipt (as a replay is); a PayPal approval is captured
+    here, outside any lock (PayPal captures once per payment, however often asked), and only PayPal's answer
+    is applied. A capture that fails leaves the payment pending for the stale-payment query, which captures
+    an approved order itself.
+    """
+    queued = list(PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("replay_of").order_by("id"))
+    if not queued:
+        return 0
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    adapter = get_gateway(payment.gateway)
+    notes: dict[int, Notification] = {}
+    settled = 0
+    for event in queued:
+        try:
+            received = (event.replay_of or event).received_at  # freshness as judged when it first came
+            n = adapter.parse_callback(headers=event.headers, body=event.body.encode(), now=received)
+            if n.outcome == "approved" and payment.status == PaymentStatus.PENDING:
+                n = adapter.capture(n)
+                if n.reference != payment.reference:
+                    settled += _settle(event, Outcome.REJECTED, "the approved order is another payment's", False)
+                    continue
+        except GatewayError as exc:
+            settled += _settle(event, Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+            continue
+        notes[event.pk] = n
+    if not notes:
+        return settled
+    with transaction.atomic(), transition_logs_batched():
+        orders = Order.objects.filter(pk=payment.order_id)
+        order = (lock_or_skip(orders) if skip_locked else orders.select_for_update()).first()
+        if order is None:
+            return settled  # busy: the next run takes them
+        about_order(order.number)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        events = PaymentEvent.objects.filter(INBOX, pk__in=notes).select_related("user")
+        events = list(events.order_by("id").select_for_update(of=("self",)))
+        for event in events:
+            n = notes[event.pk]
+            event.gateway_txn_id = n.gateway_txn_id  # a capture's id, for an approval
+            actor = event.user if event.user_id else event.actor or f"gateway:{payment.gateway}"
+            _apply_locked(order, payment, n, event, actor)
+    return settled + len(events)
+
+
+def _settle(event: PaymentEvent, outcome: str, message: str, signature_valid: bool = True) -> int:
+    """Take an event out of the inbox without applying it; 0 if another run had taken it already."""
+    logger.warning("payment event %s: %s", event.pk, message)
+    return PaymentEvent.objects.filter(INBOX, pk=event.pk).update(
+        outcome=outcome, error=message[:500], signature_valid=signature_valid
+    )
+
+
+def payments_inbox_batch(batch_size: int) -> int:
+    """Apply the queued callbacks of up to `batch_size` payments, oldest first; returns how many payments
+    were looked at, or 0 when none of their callbacks could be taken (all held by other runs for now)."""
+    payment_ids = (
+        PaymentEvent.objects.filter(INBOX, payment__isnull=False)
+        .order_by("id")
+        .values_list("payment_id", flat=True)[: batch_size * 4]
+    )
+    seen = list(dict.fromkeys(payment_ids))[:batch_size]
+    taken = sum(payment_inbox_apply(payment_id=payment_id) for payment_id in seen)
+    return len(seen) if taken else 0  # all locked by others: stop rather than spin
 
 
 def _wire_problem(adapter, body: bytes) -> str | None:

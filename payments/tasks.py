@@ -20,3 +20,16 @@ def query_stale_payments(helper: bool = False, round_id: str = "") -> int:
         helper=helper,
         enqueue=helpers_of(query_stale_payments, round_id=round_id),
     )
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def apply_payment_inbox(helper: bool = False) -> int:
+    """Apply the callbacks the endpoint has answered and queued: woken by the callbacks themselves (a
+    message per WAKE_DELAY_SECONDS per web process), and by the beat, for a wake lost with its broker."""
+    return sweep(
+        services.payments_inbox_batch,
+        batch_size=50,
+        budget_seconds=settings.SWEEP_SECONDS["payment_inbox"],
+        helper=helper,
+        enqueue=helpers_of(apply_payment_inbox),
+    )

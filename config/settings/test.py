@@ -13,3 +13,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 API_THROTTLE_RATE = "100000/min"
 CALLBACK_THROTTLE_RATE = "100000/min"
+# Callbacks applied before the answer, so a test reads the outcome right after posting one; the worker
+# path (the default) has tests of its own that switch this back (tests/payments/test_inbox.py).
+PAYMENTS_CALLBACKS_APPLIED = "inline"
