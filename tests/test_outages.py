@@ -14,6 +14,7 @@ from config.celery_app import app
 from fulfillment.models import Shipment
 from notifications.models import Notification
 from orders.models import Order
+from payments.models import PaymentEvent
 from tests.conftest import order_body
 from tests.outages import OwnRedis, Worker, wait_until
 from tests.payments.conftest import deliver, signed
@@ -106,6 +107,39 @@ def test_storefront_and_callbacks_keep_working_without_redis_and_catch_up_within
         worker.kill()
     sent = Notification.objects.filter(channel="email", order__number__in=before + during)
     assert len(mails(mail_dir)) == sent.count()  # every e-mail exactly once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callbacks_answered_while_the_broker_is_down_wait_in_the_inbox_and_are_applied_once_it_is_back(
+    api, client, place, product, own_redis, tmp_path, settings, monkeypatch
+):
+    """The deployed mode: the endpoint answers once the callback is stored, a worker applies it. A wake lost
+    with the broker loses no payment: the beat's inbox run applies what the endpoint answered."""
+    settings.PAYMENTS_CALLBACKS_APPLIED = "worker"
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    worker = Worker(
+        database_url=database_url(),
+        redis_url=own_redis.url,
+        log=tmp_path / "worker.log",
+        extra_env={"OUTAGE_MAIL_DIR": str(mail_dir)},
+    ).start()
+    try:
+        before = [place_and_pay(api, client, place, i) for i in range(2)]  # answered, then woken worker applies
+        wait_until(lambda: Order.objects.filter(number__in=before, status="pending").count() == 0, timeout=60)
+
+        own_redis.kill()
+        # ... and the web process dies before its wake would have been sent: only the beat is left
+        monkeypatch.setattr("payments.services.wake_on_commit", lambda task: None)
+        during = [place_and_pay(api, client, place, i) for i in range(2, 5)]  # `success`: stored in the inbox
+        assert Order.objects.filter(number__in=during, status="pending").count() == 3
+
+        own_redis.start()  # the same port
+        wait_until(lambda: all_followed_up(before + during, mail_dir), timeout=90)
+    finally:
+        worker.kill()
+    outcomes = PaymentEvent.objects.filter(kind="callback").values_list("outcome", flat=True)
+    assert sorted(outcomes) == ["applied"] * 5
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,211 @@
+"""Callbacks answered from the inbox (PAYMENTS_CALLBACKS_APPLIED = "worker", the deployed default): the
+endpoint checks and stores, a worker applies each exactly once, in the order they arrived per payment."""
+
+import threading
+
+import pytest
+from django.test import Client
+
+from core.models import TransitionLog
+from inventory.models import StockItem, StockMovement
+from orders.models import Order
+from payments.models import Payment, PaymentEvent
+from payments.services import INBOX, payments_inbox_batch
+from tests.conftest import order_body
+from tests.orders.test_concurrency import assert_ledger_matches, run_threads
+from tests.payments.conftest import deliver, signed
+
+
+@pytest.fixture(autouse=True)
+def worker_mode(settings):
+    settings.PAYMENTS_CALLBACKS_APPLIED = "worker"
+
+
+def drain() -> int:
+    """What the apply_payment_inbox task runs, batch after batch, until the inbox is empty."""
+    total = 0
+    while handled := payments_inbox_batch(50):
+        total += handled
+    return total
+
+
+def state(number):
+    order = Order.objects.get(number=number)
+    return order.status, order.payment_status, Payment.objects.get(order=order).status
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gateway", ["alipay", "wechatpay", "stripe", "paypal"])
+def test_a_callback_is_answered_once_stored_and_applied_once_by_the_worker(client, order, start, gateway):
+    payment = start(order["number"], gateway)
+    request = signed(payment["reference"], gateway)
+    response = deliver(client, request)
+    assert 200 <= response.status_code < 300, response.content
+    assert state(order["number"]) == ("pending", "pending", "pending")  # answered, not yet applied
+    queued = PaymentEvent.objects.filter(INBOX).get()
+    assert (queued.payment.reference, queued.signature_valid, queued.event_type != "") == (
+        payment["reference"],
+        True,
+        True,
+    )
+
+    assert drain() == 1
+    assert state(order["number"]) == ("confirmed", "paid", "paid")
+    assert StockItem.objects.values_list("on_hand", "reserved").get() == (98, 0)
+    assert PaymentEvent.objects.get(pk=queued.pk).outcome == "applied"
+    assert drain() == 0
+
+    assert 200 <= deliver(client, request).status_code < 300  # the gateway resends: queued, then a no-op
+    drain()
+    assert list(PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("outcome", flat=True)) == [
+        "applied",
+        "duplicate",
+    ]
+    assert TransitionLog.objects.filter(object_repr=order["number"], target="confirmed").count() == 1
+    assert StockMovement.objects.filter(kind="commit").count() == 1
+    log = TransitionLog.objects.get(object_repr=payment["reference"], target="paid")
+    assert log.actor == f"gateway:{gateway}"
+
+
+@pytest.mark.django_db
+def test_forged_and_mismatched_callbacks_are_refused_at_the_door_and_never_queued(client, order, start):
+    payment = start(order["number"], "stripe")
+    genuine = signed(payment["reference"], "stripe")
+    forged = {**genuine, "body": genuine["body"].replace('"amount": ', '"amount": 1')}
+    assert forged["body"] != genuine["body"]
+    assert deliver(client, forged).status_code == 400
+    assert deliver(client, signed(payment["reference"], "stripe", amount="0.01")).status_code == 400
+    assert deliver(client, signed("P-NO-SUCH", "stripe", amount="1.00")).status_code == 400
+    assert not PaymentEvent.objects.filter(INBOX).exists()
+    assert drain() == 0
+    assert state(order["number"]) == ("pending", "pending", "pending")
+    assert "Amount mismatch" in Payment.objects.get(reference=payment["reference"]).attention  # flagged at once
+    assert list(PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("outcome", flat=True)) == [
+        "rejected",  # forged
+        "flagged",  # the amount disagrees
+        "rejected",  # no such payment
+    ]
+
+
+@pytest.mark.django_db
+def test_a_payments_callbacks_are_applied_in_the_order_they_arrived(client, order, start):
+    """A success then a failure: in that order the failure changes nothing; the other way round the payment
+    would fail first (and the success arrive as a late payment)."""
+    payment = start(order["number"], "stripe")
+    assert deliver(client, signed(payment["reference"], "stripe", outcome="success")).status_code == 200
+    assert deliver(client, signed(payment["reference"], "stripe", outcome="failure")).status_code == 200
+    assert PaymentEvent.objects.filter(INBOX).count() == 2
+    drain()
+    events = PaymentEvent.objects.filter(kind="callback").order_by("id")
+    assert [(e.event_type, e.outcome) for e in events] == [
+        ("payment_intent.succeeded", "applied"),
+        ("payment_intent.payment_failed", "duplicate"),
+    ]
+    assert state(order["number"]) == ("confirmed", "paid", "paid")
+    assert not TransitionLog.objects.filter(object_repr=payment["reference"], target="failed").exists()
+
+
+@pytest.mark.django_db
+def test_a_callback_for_an_order_someone_holds_waits_in_the_inbox(client, order, start):
+    """The worker skips an order another transaction has locked (SKIP LOCKED) instead of waiting on it."""
+    payment = start(order["number"], "stripe")
+    assert deliver(client, signed(payment["reference"], "stripe")).status_code == 200
+    holder_locked, release = threading.Event(), threading.Event()
+
+    def hold(i):
+        if i == 0:
+            from django.db import transaction
+
+            with transaction.atomic():
+                Order.objects.select_for_update().get(number=order["number"])
+                holder_locked.set()
+                release.wait(10)
+            return None
+        holder_locked.wait(10)
+        try:
+            return payments_inbox_batch(50)
+        finally:
+            release.set()
+
+    results = run_threads(2, hold)
+    assert results[1] == 0
+    assert PaymentEvent.objects.filter(INBOX).count() == 1
+    assert drain() == 1
+    assert state(order["number"]) == ("confirmed", "paid", "paid")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_side_by_side_apply_each_callback_exactly_once(place, product, start):
+    client = Client()
+    references = []
+    for i in range(12):
+        number = place(order_body(customer={**order_body()["customer"], "id": f"inbox-{i}"})).json()["number"]
+        references.append(start(number, "alipay")["reference"])
+    for reference in references:
+        request = signed(reference, "alipay")
+        for _ in range(2):  # each delivered twice, as gateways do
+            assert deliver(client, request).content == b"success"
+    assert PaymentEvent.objects.filter(INBOX).count() == 24
+
+    def worker(i):
+        total = 0
+        while handled := payments_inbox_batch(3):
+            total += handled
+        return total
+
+    results = run_threads(3, worker)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    drain()  # whatever a worker skipped while another held its order
+    assert not PaymentEvent.objects.filter(INBOX).exists()
+    outcomes = list(PaymentEvent.objects.filter(kind="callback").values_list("outcome", flat=True))
+    assert sorted(outcomes) == ["applied"] * 12 + ["duplicate"] * 12
+    assert TransitionLog.objects.filter(target="paid", field="status", transition="mark_paid").count() == 12
+    assert set(Payment.objects.values_list("status", flat=True)) == {"paid"}
+    assert StockMovement.objects.filter(kind="commit").count() == 12
+    assert_ledger_matches(StockItem.objects.get())
+
+
+@pytest.mark.django_db
+def test_a_paypal_approval_is_captured_by_the_worker_not_the_endpoint(api, client, order, platforms, settings):
+    from tests.payments.test_live_gateways import start as start_live
+
+    payment, _body = start_live(api, order["number"], "paypal")
+    headers, webhook = platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    content_type = headers.pop("Content-Type")
+    for _ in range(2):  # PayPal resends the approval
+        response = client.post(
+            "/api/v1/payments/callbacks/paypal/", webhook, content_type=content_type, headers=headers
+        )
+        assert response.status_code == 200, response.content
+    assert not [k for k in platforms.paypal_request_ids if k.startswith("capture-")]  # nothing captured yet
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+    drain()
+    payment.refresh_from_db()
+    trade = platforms.trades[("paypal", payment.reference)]
+    assert (payment.status, payment.gateway_txn_id) == ("paid", trade["capture_id"])
+    assert len([k for k in platforms.paypal_request_ids if k.startswith("capture-")]) == 1
+    events = PaymentEvent.objects.filter(kind="callback").order_by("id")
+    assert [(e.outcome, e.gateway_txn_id) for e in events] == [
+        ("applied", trade["capture_id"]),
+        ("duplicate", events[1].gateway_txn_id),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_capture_paypal_refuses_leaves_the_payment_to_the_stale_query(api, client, order, platforms, settings):
+    from tests.payments.test_live_gateways import start as start_live
+
+    payment, _body = start_live(api, order["number"], "paypal")
+    headers, webhook = platforms.paypal_approval_webhook(payment.reference, settings.PAYPAL_WEBHOOK_ID)
+    platforms.trades[("paypal", payment.reference)]["state"] = "pending"  # PayPal will not capture it
+    content_type = headers.pop("Content-Type")
+    response = client.post("/api/v1/payments/callbacks/paypal/", webhook, content_type=content_type, headers=headers)
+    assert response.status_code == 200
+    assert drain() == 1
+    event = PaymentEvent.objects.get(kind="callback")
+    assert (event.outcome, event.signature_valid) == ("error", True)
+    assert "ORDER_NOT_APPROVED" in event.error, event.error
+    payment.refresh_from_db()
+    assert payment.status == "pending" and Order.objects.get(number=order["number"]).status == "pending"
