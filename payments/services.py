@@ -334,7 +334,7 @@ def payment_receive_callback(
     verified = {name: getattr(event, name) for name in VERIFIED_FIELDS}
     if transmission and _transmission_reused(event):
         return reject("transmission id seen before with another body", **{**verified, "signature_valid": False})
-    payment = Payment.objects.filter(reference=n.reference, gateway=gateway).select_related("order").first()
+    payment = next(iter(Payment.objects.filter(reference=n.reference, gateway=gateway)[:1]), None)
     if payment is None:
         return reject("unknown reference", **verified)
     if n.outcome != "approved" and not adapter.signs_whole_body:  # an approval is captured by the inbox

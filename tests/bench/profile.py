@@ -1,7 +1,8 @@
-"""cProfile of placements in-process, through Django's test client, against the database `tests.bench.run`
-seeded (run that first): prints each statement of one placement, then the top of the profile.
+"""cProfile of placements (or, with --callbacks, of answering Stripe callbacks) in-process, through Django's
+test client, against the database `tests.bench.run` seeded (run that first): prints each statement of one
+request, then the top of the profile.
 
-    python -m tests.bench.profile [placements]   (default 300)
+    python -m tests.bench.profile [requests] [--callbacks]   (default 300)
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("placements", nargs="?", type=int, default=300)
-    count = ap.parse_args().placements
+    ap.add_argument("--callbacks", action="store_true", help="answer callbacks (pending payments PB0090001 on)")
+    args = ap.parse_args()
+    count = args.placements
     os.environ.update(
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench"),
         DJANGO_SETTINGS_MODULE="config.settings.local",
@@ -53,6 +56,22 @@ def main() -> None:
         )
         assert response.status_code == 201, response.content
 
+    if args.callbacks:
+        from tests.bench.run import prepare_callbacks
+
+        callbacks = prepare_callbacks(90_001, count + 21)
+        client = Client()
+
+        def place(i: int) -> None:  # the request profiled is a callback
+            headers, body = callbacks[min(i, 20) if i < 100 else 21 + i - 100]
+            response = client.post(
+                "/api/v1/payments/callbacks/stripe/",
+                body,
+                content_type=headers["Content-Type"],
+                headers={k: v for k, v in headers.items() if k != "Content-Type"},
+            )
+            assert response.status_code == 200, response.content
+
     for i in range(20):
         place(i)
     with CaptureQueriesContext(connection) as captured:
@@ -65,9 +84,10 @@ def main() -> None:
     for i in range(count):
         place(100 + i)
     profile.disable()
-    print(f"\n{count} placements, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
+    what = "callbacks" if args.callbacks else "placements"
+    print(f"\n{count} {what}, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
     print(out.getvalue())
 
 

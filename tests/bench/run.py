@@ -397,6 +397,12 @@ def run_clients(target, n, args_for, server_pgid: int | None = None) -> dict:
     release.set()
     for p in procs:
         p.join()
+    if any("kind" in r for r in results):  # burst: each kind of client on its own, the CPU over all
+        return {k: aggregate([r for r in results if r["kind"] == k], cpu0, cpu1) for k in {r["kind"] for r in results}}
+    return aggregate(results, cpu0, cpu1)
+
+
+def aggregate(results: list[dict], cpu0: dict, cpu1: dict) -> dict:
     total = sum(sum(r["codes"].values()) for r in results) or 1
     cpu = {f"{k}_ms_per_request": round(1000 * (cpu1[k] - cpu0[k]) / total, 2) for k in ("app", "pg", "busy")}
     lat = [x for r in results for x in r["lat"]]
@@ -432,15 +438,163 @@ def summarize(label, mode, clients, duration, res) -> dict:
     return line
 
 
+class Tagged:
+    """A client's results queue that labels what it puts (burst mode runs two kinds of client at once)."""
+
+    def __init__(self, out, kind: str):
+        self.out, self.kind = out, kind
+
+    def put(self, result: dict) -> None:
+        self.out.put({**result, "kind": self.kind})
+
+
+def burst_client(idx, n_callbacks, port, token, dup_rate, warmup, duration, barrier, out, release):
+    """Burst mode: the first `n_callbacks` clients send callbacks, the others place orders, all at once."""
+    if idx < n_callbacks:
+        http_callback_client(
+            idx, n_callbacks, port, dup_rate, warmup, duration, barrier, Tagged(out, "callback"), release
+        )
+    else:
+        http_client(idx, "spread", port, token, warmup, duration, 10**9, barrier, Tagged(out, "placement"), release)
+
+
+INBOX_SQL = (
+    "SELECT count(*) FROM payments_paymentevent WHERE direction = 'in' AND outcome = 'received' AND signature_valid"
+)
+
+
+def inbox_drain(dsn: str, timeout: float = 600) -> dict:
+    """Seconds from now until the worker has applied every callback the endpoint answered."""
+    import psycopg
+
+    t0 = time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        left = queued = conn.execute(INBOX_SQL).fetchone()[0]
+        while left and time.monotonic() - t0 < timeout:
+            time.sleep(0.25)
+            left = conn.execute(INBOX_SQL).fetchone()[0]
+    return {"queued_at_end": queued, "left": left, "drained_s": round(time.monotonic() - t0, 1)}
+
+
+def applied_once(dsn: str, first: int, count: int) -> dict:
+    """Every callback the app answered (references PB<first> on) applied exactly once: as many `applied`
+    events and paid transitions as payments paid, and every callback event out of the inbox."""
+    import psycopg
+
+    refs = {"lo": f"PB{first:07d}", "hi": f"PB{first + count - 1:07d}"}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        paid, applied, logs, events = conn.execute(
+            "SELECT (SELECT count(*) FROM payments_payment WHERE reference BETWEEN %(lo)s AND %(hi)s "
+            "AND status = 'paid'), "
+            "(SELECT count(*) FROM payments_paymentevent WHERE reference BETWEEN %(lo)s AND %(hi)s "
+            "AND kind = 'callback' AND outcome = 'applied'), "
+            "(SELECT count(*) FROM orders_transitionlog WHERE object_repr BETWEEN %(lo)s AND %(hi)s "
+            "AND target = 'paid'), "
+            "(SELECT count(*) FROM payments_paymentevent WHERE reference BETWEEN %(lo)s AND %(hi)s "
+            "AND kind = 'callback')",
+            refs,
+        ).fetchone()
+    return {
+        "payments_paid": paid,
+        "applied_events": applied,
+        "paid_transitions": logs,
+        "callback_events": events,
+        "exactly_once": paid == applied == logs,
+    }
+
+
+def paid_latency(port: int, token: str, first: int, count: int = 20) -> dict:
+    """A storefront's view under normal load: one callback at a time, the order polled every 20 ms until it
+    reads paid. Seconds from sending the callback."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    seconds = []
+    for headers, body in prepare_callbacks(first, count):
+        number = "PEND" + json.loads(body)["data"]["object"]["metadata"]["reference"][2:]
+        t0 = time.monotonic()
+        conn, status, _data = post(conn, port, "/api/v1/payments/callbacks/stripe/", body, headers)
+        assert status == 200, status
+        while time.monotonic() - t0 < 30:
+            conn.request("GET", f"/api/v1/orders/{number}/", headers={"Authorization": f"Token {token}"})
+            resp = conn.getresponse()
+            if json.loads(resp.read()).get("payment_status") == "paid":
+                break
+            time.sleep(0.02)
+        seconds.append(time.monotonic() - t0)
+    return {"run": "paid-latency", "count": count, "p50_ms": pct(seconds, 50), "max_ms": pct(seconds, 100)}
+
+
+def pause_workers(workers: list[subprocess.Popen], dsn: str) -> None:
+    """SIGSTOP the workers' process groups once no transaction is open (a worker stopped holding a stock row
+    would stall placements), waiting up to a minute for the follow-ups of the last mode to finish."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(240):
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state <> 'idle' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+            if not busy:
+                break
+            time.sleep(0.25)
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGSTOP)
+
+
+def resume_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGCONT)
+
+
+def start_workers(env: dict) -> list[subprocess.Popen]:
+    """The Celery workers: one on the callbacks queue (the inbox), one on the rest (the follow-ups paid orders
+    cause), as deployed. Deployed they have machines of their own; here they share two cores with gunicorn
+    and PostgreSQL, so unless --workers-live they are stopped while the clients run (the inbox fills, as it
+    would with busy workers elsewhere) and resumed when they stop (the drain is timed)."""
+    return [
+        subprocess.Popen(
+            [
+                "nice",
+                "-n",
+                "19",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                "1",
+                "-n",
+                f"{name}@%h",
+                "--loglevel=WARNING",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for name, queues in (("inbox", "callbacks"), ("rest", "celery,fulfillment,notifications,webhooks,sweeps"))
+    ]
+
+
 # --- orchestration -------------------------------------------------------------------------------------------------
-def setup_database(url: str, pending: int = 100_000, history: int = 100_000, ledger: bool = True) -> tuple[str, dict]:
+def setup_database(
+    url: str, pending: int = 100_000, history: int = 100_000, ledger: bool = True, reuse: bool = False
+) -> tuple[str, dict]:
+    """A fresh, seeded database (or, with `reuse`, the one the last run left, and a new storefront key)."""
     import psycopg
 
     admin_dsn = url.rsplit("/", 1)[0] + "/postgres"
     dbname = url.rsplit("/", 1)[1]
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{dbname}"')
+    if not reuse:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{dbname}"')
     import django
 
     django.setup()
@@ -453,17 +607,18 @@ def setup_database(url: str, pending: int = 100_000, history: int = 100_000, led
     call_command("migrate", verbosity=0)
     from tests.bench.seed import seed_pending_payments
 
-    api_key, token = storefront_key_issue(name="bench")
+    api_key, token = storefront_key_issue(name="bench")  # the bench client's new key (the old one revoked)
     user = api_key.client
     t0 = time.monotonic()
-    seed(history=history, ledger=ledger)
-    if pending:
-        seed_pending_payments(count=pending)
-    print(
-        f"# seeded 10,000 products, {history:,} past orders and {pending:,} pending ones "
-        f"in {time.monotonic() - t0:.0f}s",
-        file=sys.stderr,
-    )
+    if not reuse:
+        seed(history=history, ledger=ledger)
+        if pending:
+            seed_pending_payments(count=pending)
+        print(
+            f"# seeded 10,000 products, {history:,} past orders and {pending:,} pending ones "
+            f"in {time.monotonic() - t0:.0f}s",
+            file=sys.stderr,
+        )
     with connection.cursor() as c:
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
         ctx = {"ct": c.fetchone()[0], "client": user.pk}
@@ -585,12 +740,20 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument("--port", type=int, default=8799)
-    ap.add_argument("--modes", default="spread,hot,callback")
+    ap.add_argument("--modes", default="spread,hot,callback,burst")
+    ap.add_argument("--burst-seconds", type=float, default=30.0, help="burst mode: how long the burst lasts")
+    ap.add_argument(
+        "--workers-live", action="store_true", help="callback and burst modes: workers run while clients do"
+    )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
     )
     ap.add_argument("--out", help="also append the JSON lines to this file")
+    ap.add_argument("--reuse", action="store_true", help="the database the last run seeded (a quick re-run)")
+    ap.add_argument(
+        "--first-payment", type=int, default=1, help="callbacks pay pending payments from this one (with --reuse)"
+    )
     args = ap.parse_args()
 
     env = {
@@ -605,7 +768,7 @@ def main() -> None:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    token, ctx = setup_database(args.database_url)
+    token, ctx = setup_database(args.database_url, reuse=args.reuse)
     queries = count_queries(token)
     auth = auth_cost(token)
     from django.db import connections
@@ -646,18 +809,47 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         global CALLBACKS
-        next_payment = 1
-        for mode in args.modes.split(","):
+        next_payment = args.first_payment
+        modes = args.modes.split(",")
+        if "callback" in modes or "burst" in modes:
+            workers = start_workers(env)
+        for mode in modes:
+            if mode == "burst":
+                # placements and callbacks at once, half the clients each, for --burst-seconds
+                clients = max(int(c) for c in args.clients.split(","))
+                CALLBACKS = prepare_callbacks(next_payment, 10_000)
+                if not args.workers_live:
+                    pause_workers(workers, dsn)
+                res = run_clients(
+                    burst_client,
+                    clients,
+                    lambda i, n=clients // 2: (i, n, args.port, token, args.dup_rate, args.warmup, args.burst_seconds),
+                    server.pid,
+                )
+                resume_workers(workers)
+                drain = inbox_drain(dsn)
+                for kind, r in sorted(res.items()):
+                    line = summarize("app", f"burst-{kind}", clients // 2, args.burst_seconds, r)
+                    if kind == "callback":
+                        line["inbox"] = {**drain, **applied_once(dsn, next_payment, 10_000)}
+                    print(json.dumps(line), flush=True)
+                    lines.append(line)
+                next_payment += 10_000
+                continue
             for clients in [int(c) for c in args.clients.split(",")]:
                 if mode == "callback":
                     # distinct pending payments for each run: 10,000 for the app, 45,000 for the baseline
                     CALLBACKS = prepare_callbacks(next_payment, 10_000)
+                    if not args.workers_live:
+                        pause_workers(workers, dsn)
                     app = run_clients(
                         http_callback_client,
                         clients,
                         lambda i, n=clients: (i, n, args.port, args.dup_rate, args.warmup, args.duration),
                         server.pid,
                     )
+                    resume_workers(workers)
+                    app_inbox = {**inbox_drain(dsn), **applied_once(dsn, next_payment, 10_000)}
                     CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
                     next_payment += 45_000
                     base = run_clients(
@@ -678,30 +870,56 @@ def main() -> None:
                 a = summarize("app", mode, clients, args.duration, app)
                 b = summarize("raw-sql-baseline", mode, clients, args.duration, base)
                 a["ratio_to_baseline"] = round(a["orders_per_s"] / max(b["orders_per_s"], 0.1), 3)
+                if mode == "callback":
+                    a["inbox"] = app_inbox
                 for line in (a, b):
                     print(json.dumps(line), flush=True)
                     lines.append(line)
+        if "callback" in modes or "burst" in modes:
+            line = paid_latency(args.port, token, next_payment)
+            print(json.dumps(line), flush=True)
+            lines.append(line)
         line = oversell_check(dsn, args.port, token, 16, 200)
         print(json.dumps(line), flush=True)
         lines.append(line)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        if "callback" in modes or "burst" in modes:
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGTERM)
+            for worker in workers:
+                worker.wait(timeout=60)
     if args.out:
         with open(args.out, "a") as f:
             f.writelines(json.dumps(x) + "\n" for x in lines)
-    print("\nmode     clients  app ops/s     p50/p95/p99 ms        baseline/s  ratio   (ops: orders or callbacks)")
+    print(
+        "\nmode             clients  app ops/s     p50/p95/p99 ms        baseline/s  ratio   (ops: orders or callbacks)"
+    )
     for a in lines:
         if a.get("run") == "app":
             b = next(
-                x
-                for x in lines
-                if x.get("run") == "raw-sql-baseline" and x["mode"] == a["mode"] and x["clients"] == a["clients"]
+                (
+                    x
+                    for x in lines
+                    if x.get("run") == "raw-sql-baseline" and x["mode"] == a["mode"] and x["clients"] == a["clients"]
+                ),
+                {"orders_per_s": "-"},
             )
             print(
-                f"{a['mode']:<8} {a['clients']:>7}  {a['orders_per_s']:>12}  "
-                f"{a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']:<12}  {b['orders_per_s']:>10}  {a['ratio_to_baseline']}"
+                f"{a['mode']:<16} {a['clients']:>7}  {a['orders_per_s']:>12}  "
+                f"{a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']:<12}  {b['orders_per_s']:>10}  "
+                f"{a.get('ratio_to_baseline', '-')}"
             )
+            if "inbox" in a:
+                i = a["inbox"]
+                print(
+                    f"{'':<16} inbox: {i['queued_at_end']} queued when the clients stopped, drained in "
+                    f"{i['drained_s']} s; {i['payments_paid']} paid, applied exactly once: {i['exactly_once']}"
+                )
+    for a in lines:
+        if a.get("run") == "paid-latency":
+            print(f"A storefront sees the order paid {a['p50_ms']} ms after the callback (median; max {a['max_ms']})")
     print(f"SQL statements per placement: {len(queries)}; oversell check: {lines[-1]['result']}")
     print(
         f"Storefront authentication per request: {auth['hashed_key_us']} µs with hashed keys verified lately, "
