@@ -93,12 +93,12 @@ def callback_success(since) -> list[dict]:
     url = reverse("admin:payments_paymentevent_changelist")
     result = []
     for gateway, outcomes in sorted(by_gateway.items()):
-        total = sum(outcomes.values())
+        total = sum(n for outcome, n in outcomes.items() if outcome != "received")  # queued: not yet judged
         ok = outcomes.get("applied", 0) + outcomes.get("duplicate", 0)
         result.append(
             {
                 "label": gateway,
-                "value": f"{100 * ok / total:.1f}% of {total} · p95 {callback_p95(since, gateway)}",
+                "value": f"{100 * ok / max(total, 1):.1f}% of {total} · p95 {callback_p95(since, gateway)}",
                 "url": f"{url}?gateway__exact={gateway}",
                 "warn": total and ok / total < 0.95,
             }
@@ -140,7 +140,7 @@ def callback_advice(since) -> list[str]:
         failed=Count("id", filter=Q(outcome__in=["rejected", "flagged", "error"])),
         **{cause: Count("id", filter=query) for cause, (query, _text) in causes.items()},
     )
-    advice = []
+    advice = inbox_advice()
     for row in rows.order_by("gateway"):
         if row["total"] < 10 or row["failed"] / row["total"] <= 0.02:
             continue
@@ -157,3 +157,26 @@ def callback_advice(since) -> list[str]:
             }
         )
     return advice
+
+
+INBOX_LATE_SECONDS = 60
+
+
+def inbox_advice() -> list[str]:
+    """Callbacks answered but not applied for a minute: the gateway was told yes, the order still waits."""
+    from django.db.models import Min
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from .services import INBOX
+
+    waiting = PaymentEvent.objects.filter(INBOX).aggregate(n=Count("id"), oldest=Min("received_at"))
+    if not waiting["n"] or (timezone.now() - waiting["oldest"]).total_seconds() < INBOX_LATE_SECONDS:
+        return []
+    return [
+        _(
+            "%(n)d gateway callbacks were answered but are not applied yet, the oldest since %(since)s: "
+            "check the workers consuming the callbacks queue."
+        )
+        % {"n": waiting["n"], "since": timezone.localtime(waiting["oldest"]).strftime("%H:%M:%S")}
+    ]

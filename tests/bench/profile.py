@@ -23,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("placements", nargs="?", type=int, default=300)
     ap.add_argument("--callbacks", action="store_true", help="answer callbacks (pending payments PB0090001 on)")
+    ap.add_argument("--inbox", action="store_true", help="apply answered callbacks (pending payments PB0095001 on)")
     args = ap.parse_args()
     count = args.placements
     os.environ.update(
@@ -71,6 +72,37 @@ def main() -> None:
                 headers={k: v for k, v in headers.items() if k != "Content-Type"},
             )
             assert response.status_code == 200, response.content
+
+    if args.inbox:
+        from django.conf import settings
+
+        from payments.services import payments_inbox_batch
+        from tests.bench.run import prepare_callbacks
+
+        settings.PAYMENTS_CALLBACKS_APPLIED = "worker"
+        for headers, body in prepare_callbacks(95_001, count + 1):
+            response = Client().post(
+                "/api/v1/payments/callbacks/stripe/",
+                body,
+                content_type=headers["Content-Type"],
+                headers={k: v for k, v in headers.items() if k != "Content-Type"},
+            )
+            assert response.status_code == 200, response.content
+        with CaptureQueriesContext(connection) as captured:
+            payments_inbox_batch(1)
+        for query in captured.captured_queries:
+            print(" ".join(query["sql"].split())[:160])
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        while payments_inbox_batch(50):
+            pass
+        profile.disable()
+        print(f"\n{count} callbacks applied, {(time.perf_counter() - started) / count * 1000:.2f} ms each\n")
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
+        print(out.getvalue())
+        return
 
     for i in range(20):
         place(i)

@@ -566,7 +566,7 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
                 "-Q",
                 queues,
                 "-c",
-                "1",
+                concurrency,
                 "-n",
                 f"{name}@%h",
                 "--loglevel=WARNING",
@@ -578,7 +578,10 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for name, queues in (("inbox", "callbacks"), ("rest", "celery,fulfillment,notifications,webhooks,sweeps"))
+        for name, queues, concurrency in (
+            ("inbox", "callbacks", "2"),  # the inbox run and its helper (SWEEP_WORKERS)
+            ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1"),
+        )
     ]
 
 
@@ -852,11 +855,13 @@ def main() -> None:
                     app_inbox = {**inbox_drain(dsn), **applied_once(dsn, next_payment, 10_000)}
                     CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
                     next_payment += 45_000
+                    pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
                     base = run_clients(
                         sql_callback_client,
                         clients,
                         lambda i, n=clients: (i, n, dsn, ctx, args.dup_rate, args.warmup, args.duration),
                     )
+                    resume_workers(workers)
                 else:
                     app = run_clients(
                         http_client,

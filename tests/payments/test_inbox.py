@@ -209,3 +209,24 @@ def test_a_capture_paypal_refuses_leaves_the_payment_to_the_stale_query(api, cli
     assert "ORDER_NOT_APPROVED" in event.error, event.error
     payment.refresh_from_db()
     assert payment.status == "pending" and Order.objects.get(number=order["number"]).status == "pending"
+
+
+@pytest.mark.django_db
+def test_the_order_health_page_warns_of_callbacks_answered_and_not_applied_for_a_minute(client, order, start):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+
+    payment = start(order["number"], "stripe")
+    assert deliver(Client(), signed(payment["reference"], "stripe")).status_code == 200
+    client.force_login(UserFactory(group="Finance"))
+    page = client.get(reverse("order-health") + "?range=day").content.decode()
+    assert "answered but are not applied" not in page  # just queued: the worker has a minute
+    PaymentEvent.objects.filter(INBOX).update(received_at=timezone.now() - timedelta(minutes=2))
+    page = client.get(reverse("order-health") + "?range=day").content.decode()
+    assert "1 gateway callbacks were answered but are not applied yet" in page
+    drain()
+    assert "answered but are not applied" not in client.get(reverse("order-health") + "?range=day").content.decode()
