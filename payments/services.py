@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -432,7 +432,18 @@ def payments_inbox_batch(batch_size: int) -> int:
         .values_list("payment_id", flat=True)[: batch_size * 4]
     )
     seen = list(dict.fromkeys(payment_ids))[:batch_size]
-    taken = sum(payment_inbox_apply(payment_id=payment_id) for payment_id in seen)
+    taken = 0
+    for payment_id in seen:
+        try:
+            taken += payment_inbox_apply(payment_id=payment_id)
+        except OperationalError:
+            raise  # the database went away: the next run tries again
+        except Exception as exc:  # one payment's callbacks must not hold up everyone else's behind them
+            logger.exception("payment %s: its queued callbacks could not be applied", payment_id)
+            message = f"{type(exc).__name__}: {exc}"[:500]
+            taken += PaymentEvent.objects.filter(INBOX, payment_id=payment_id).update(
+                outcome=Outcome.ERROR, error=message
+            )
     return len(seen) if taken else 0  # all locked by others: stop rather than spin
 
 

@@ -230,3 +230,32 @@ def test_the_order_health_page_warns_of_callbacks_answered_and_not_applied_for_a
     assert "1 gateway callbacks were answered but are not applied yet" in page
     drain()
     assert "answered but are not applied" not in client.get(reverse("order-health") + "?range=day").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_callback_that_cannot_be_applied_is_set_aside_and_the_others_go_on(place, product, start, monkeypatch):
+    from payments import services
+    from payments.services import payment_replay_event
+    from tests.factories import UserFactory
+
+    numbers = [place(order_body(customer={**order_body()["customer"], "id": f"p{i}"})).json()["number"] for i in (1, 2)]
+    payments = [start(number, "stripe") for number in numbers]
+    for payment in payments:
+        assert deliver(Client(), signed(payment["reference"], "stripe")).status_code == 200
+    confirm = services.order_confirm_payment
+
+    def broken_for_the_first(*, order, **kwargs):
+        if order.number == numbers[0]:
+            raise ValueError("a bug")
+        return confirm(order=order, **kwargs)
+
+    monkeypatch.setattr(services, "order_confirm_payment", broken_for_the_first)
+    drain()
+    first, second = (PaymentEvent.objects.get(reference=p["reference"], kind="callback") for p in payments)
+    assert (first.outcome, first.error) == ("error", "ValueError: a bug")
+    assert second.outcome == "applied" and state(numbers[1]) == ("confirmed", "paid", "paid")
+    assert state(numbers[0]) == ("pending", "pending", "pending")  # the failed apply left nothing behind
+
+    monkeypatch.setattr(services, "order_confirm_payment", confirm)
+    result = payment_replay_event(event=first, user=UserFactory(group="Finance"))  # finance, once it is fixed
+    assert result.accepted and state(numbers[0]) == ("confirmed", "paid", "paid")
