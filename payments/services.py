@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -432,6 +433,7 @@ def payments_inbox_batch(batch_size: int) -> int:
         .values_list("payment_id", flat=True)[: batch_size * 4]
     )
     seen = list(dict.fromkeys(payment_ids))[:batch_size]
+    random.shuffle(seen)  # runs side by side read the same oldest payments: each starts somewhere else in them
     taken = 0
     for payment_id in seen:
         try:

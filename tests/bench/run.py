@@ -556,7 +556,7 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
             [
                 "nice",
                 "-n",
-                "19",
+                nice,
                 sys.executable,
                 "-m",
                 "celery",
@@ -569,7 +569,7 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
                 concurrency,
                 "-n",
                 f"{name}@%h",
-                "--loglevel=WARNING",
+                "--loglevel=ERROR",  # not the console e-mail backend's output, which Celery logs as warnings
                 "--without-mingle",
                 "--without-gossip",
             ],
@@ -578,9 +578,9 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for name, queues, concurrency in (
-            ("inbox", "callbacks", "2"),  # the inbox run and its helper (SWEEP_WORKERS)
-            ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1"),
+        for name, queues, concurrency, nice in (
+            ("inbox", "callbacks", "2", "10"),  # the inbox run and its helper (SWEEP_WORKERS), before follow-ups
+            ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1", "19"),
         )
     ]
 
