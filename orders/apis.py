@@ -19,7 +19,7 @@ from . import idempotency, returns, selectors, services
 from .health import placement_outcome_record
 from .metrics import ORDERS_PLACED
 from .models import Return
-from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput, order_render
+from .serializers import OrderOutput, OrderPlaceInput, ReturnInput, ReturnOutput, order_place_input, order_render
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -63,15 +63,14 @@ class OrderListCreateApi(ListAPIView):
         key = request.headers.get("Idempotency-Key", "")
         if not IDEMPOTENCY_KEY.match(key):
             raise IdempotencyKeyMissing()
-        payload = OrderPlaceInput(data=request.data)
-        payload.is_valid(raise_exception=True)
+        validated = order_place_input(request.data)
         request_key = dict(client=request.user, key=key, fingerprint=idempotency.request_fingerprint(request.data))
         # The key is not read first: a placement writes it in its own transaction, and a replay fails there (as
         # a duplicate order, or on the key's unique index), rolls back, and is answered from the stored response.
         replayed = False
         try:
             with transaction.atomic():
-                order = services.order_place(client=request.user, **payload.validated_data)
+                order = services.order_place(client=request.user, **validated)
                 stored = idempotency.response_remember(
                     **request_key, status=201, body=order_render(order), order_number=order.number
                 )
