@@ -782,6 +782,7 @@ def main() -> None:
     for line in lines:
         print(json.dumps(line), flush=True)
 
+    workers: list[subprocess.Popen] = []  # started by the first callback or burst mode
     server = subprocess.Popen(
         [
             sys.executable,
@@ -814,9 +815,11 @@ def main() -> None:
         global CALLBACKS
         next_payment = args.first_payment
         modes = args.modes.split(",")
-        if "callback" in modes or "burst" in modes:
-            workers = start_workers(env)
         for mode in modes:
+            if mode in ("callback", "burst") and not workers:
+                # only now: placement modes are measured, as always, without follow-ups running beside them
+                workers = start_workers(env)
+                time.sleep(5)
             if mode == "burst":
                 # placements and callbacks at once, half the clients each, for --burst-seconds
                 clients = max(int(c) for c in args.clients.split(","))
@@ -880,7 +883,7 @@ def main() -> None:
                 for line in (a, b):
                     print(json.dumps(line), flush=True)
                     lines.append(line)
-        if "callback" in modes or "burst" in modes:
+        if workers:
             line = paid_latency(args.port, token, next_payment)
             print(json.dumps(line), flush=True)
             lines.append(line)
@@ -890,11 +893,10 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        if "callback" in modes or "burst" in modes:
-            for worker in workers:
-                os.killpg(worker.pid, signal.SIGTERM)
-            for worker in workers:
-                worker.wait(timeout=60)
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
     if args.out:
         with open(args.out, "a") as f:
             f.writelines(json.dumps(x) + "\n" for x in lines)
