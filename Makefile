@@ -45,7 +45,7 @@ lint: install
 drill: install
 	$(BIN)/python manage.py ops_drill --url http://127.0.0.1:$(PORT)
 
-# Placement and callbacks (~3 min), the beat sweeps (~30 min: 100,000 expiries and e-mails, 20,000 stale
+# Placement, callbacks answered from the inbox and a 30-s burst of both (~8 min), the beat sweeps (~30 min: 100,000 expiries and e-mails, 20,000 stale
 # payments and 50,000 parcels against 50 ms emulators), the admin and order-health page at a million orders
 # (~8 min, most of it seeding). Each part alone: python -m tests.bench.<run|sweeps|admin|profile> --help
 bench: install
