@@ -1,6 +1,6 @@
-"""Payment use cases. Every way money arrives — a gateway callback, a gateway query, finance's
-"mark paid", a replay from the admin — ends in `_apply`, which locks the order, then the payment,
-re-checks both, and moves them through their state machines in one transaction.
+"""Payment use cases. Every way money arrives — a gateway callback (through the inbox), a gateway query,
+finance's "mark paid", a replay from the admin — ends in `_apply_locked`, under the order's lock, then the
+payment's, which re-checks both and moves them through their state machines in one transaction.
 
 Gateways are called outside any lock; raw inbound requests are stored before anything is decided.
 """
@@ -369,8 +369,8 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     """Apply a payment's queued callbacks in the order they arrived, each exactly once: they are re-read
     under the order's lock (then the payment's, the order every money path takes) and leave the inbox in
     the transaction that applies them. With `skip_locked`, an order another worker (or a placement, the
-    expiry sweep, finance) holds is left for the next run instead of waited for. Returns how many were
-    applied.
+    expiry sweep, finance) holds is left for the next run instead of waited for. Returns how many left the
+    inbox (applied, or set aside as rejected or error).
 
     Each stored body is verified again as at its receipt (as a replay is); a PayPal approval is captured
     here, outside any lock (PayPal captures once per payment, however often asked), and only PayPal's answer
@@ -380,7 +380,7 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     queued = list(PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("replay_of").order_by("id"))
     if not queued:
         return 0
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    payment = Payment.objects.get(pk=payment_id)
     adapter = get_gateway(payment.gateway)
     notes: dict[int, Notification] = {}
     settled = 0
