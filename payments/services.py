@@ -377,7 +377,8 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     is applied. A capture that fails leaves the payment pending for the stale-payment query, which captures
     an approved order itself.
     """
-    queued = list(PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("replay_of").order_by("id"))
+    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("replay_of", "user")
+    queued = list(queued.order_by("id"))
     if not queued:
         return 0
     payment = Payment.objects.get(pk=payment_id)
@@ -406,8 +407,9 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
             return settled  # busy: the next run takes them
         about_order(order.number)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        events = PaymentEvent.objects.filter(INBOX, pk__in=notes).select_related("user")
-        events = list(events.order_by("id").select_for_update(of=("self",)))
+        # Which of them are still in the inbox, now that no other run can take them (the rows were read above).
+        still = set(PaymentEvent.objects.filter(INBOX, pk__in=notes).select_for_update().values_list("pk", flat=True))
+        events = [event for event in queued if event.pk in still]
         for event in events:
             n = notes[event.pk]
             event.gateway_txn_id = n.gateway_txn_id  # a capture's id, for an approval
