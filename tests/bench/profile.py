@@ -57,21 +57,30 @@ def main() -> None:
         )
         assert response.status_code == 201, response.content
 
-    if args.callbacks:
-        from tests.bench.run import prepare_callbacks
+    def post_callback(headers: dict, body: str) -> None:
+        response = Client().post(
+            "/api/v1/payments/callbacks/stripe/",
+            body,
+            content_type=headers["Content-Type"],
+            headers={k: v for k, v in headers.items() if k != "Content-Type"},
+        )
+        assert response.status_code == 200, response.content
 
-        callbacks = prepare_callbacks(90_001, count + 21)
-        client = Client()
-
-        def place(i: int) -> None:  # the request profiled is a callback
-            headers, body = callbacks[min(i, 20) if i < 100 else 21 + i - 100]
-            response = client.post(
-                "/api/v1/payments/callbacks/stripe/",
-                body,
-                content_type=headers["Content-Type"],
-                headers={k: v for k, v in headers.items() if k != "Content-Type"},
-            )
-            assert response.status_code == 200, response.content
+    def report(first, rest, what: str) -> None:
+        """Print the statements of `first()`, then the profile of `rest()` (`count` of `what`)."""
+        with CaptureQueriesContext(connection) as captured:
+            first()
+        for query in captured.captured_queries:
+            print(" ".join(query["sql"].split())[:160])
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        rest()
+        profile.disable()
+        print(f"\n{count} {what}, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
+        print(out.getvalue())
 
     if args.inbox:
         from django.conf import settings
@@ -81,46 +90,30 @@ def main() -> None:
 
         settings.PAYMENTS_CALLBACKS_APPLIED = "worker"
         for headers, body in prepare_callbacks(95_001, count + 1):
-            response = Client().post(
-                "/api/v1/payments/callbacks/stripe/",
-                body,
-                content_type=headers["Content-Type"],
-                headers={k: v for k, v in headers.items() if k != "Content-Type"},
-            )
-            assert response.status_code == 200, response.content
-        with CaptureQueriesContext(connection) as captured:
-            payments_inbox_batch(1)
-        for query in captured.captured_queries:
-            print(" ".join(query["sql"].split())[:160])
-        profile = cProfile.Profile()
-        started = time.perf_counter()
-        profile.enable()
-        while payments_inbox_batch(50):
-            pass
-        profile.disable()
-        print(f"\n{count} callbacks applied, {(time.perf_counter() - started) / count * 1000:.2f} ms each\n")
-        out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
-        print(out.getvalue())
+            post_callback(headers, body)
+
+        def drain() -> None:
+            while payments_inbox_batch(50):
+                pass
+
+        report(lambda: payments_inbox_batch(1), drain, "callbacks applied")
         return
+    if args.callbacks:
+        from tests.bench.run import prepare_callbacks
+
+        callbacks = prepare_callbacks(90_001, count + 21)
+
+        def place(i: int) -> None:  # the request profiled is a callback
+            post_callback(*callbacks[min(i, 20) if i < 100 else 21 + i - 100])
 
     for i in range(20):
         place(i)
-    with CaptureQueriesContext(connection) as captured:
-        place(20)
-    for query in captured.captured_queries:
-        print(" ".join(query["sql"].split())[:160])
-    profile = cProfile.Profile()
-    started = time.perf_counter()
-    profile.enable()
-    for i in range(count):
-        place(100 + i)
-    profile.disable()
-    what = "callbacks" if args.callbacks else "placements"
-    print(f"\n{count} {what}, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
-    out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
-    print(out.getvalue())
+
+    def rest() -> None:
+        for i in range(count):
+            place(100 + i)
+
+    report(lambda: place(20), rest, "callbacks" if args.callbacks else "placements")
 
 
 if __name__ == "__main__":
