@@ -39,14 +39,28 @@ def counters_incr(keys: list[str], ttl: int) -> list[int]:
     return [_cache_incr(key, ttl) for key in keys]
 
 
-def _cache_incr(key: str, ttl: int) -> int:
-    if cache.add(key, 1, timeout=ttl):
-        return 1
+def counters_add(amounts: dict[str, int], ttl: int) -> None:
+    """Add to several counters in one round trip (counts a process gathered before sending them)."""
+    client = _client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for key, amount in amounts.items():
+            pipe.incrby(key, amount)
+            pipe.expire(key, ttl, nx=True)
+        pipe.execute()
+        return
+    for key, amount in amounts.items():
+        _cache_incr(key, ttl, amount)
+
+
+def _cache_incr(key: str, ttl: int, amount: int = 1) -> int:
+    if cache.add(key, amount, timeout=ttl):
+        return amount
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=ttl)
-        return 1
+        cache.add(key, amount, timeout=ttl)
+        return amount
 
 
 def counter_get_many(keys: list[str]) -> dict[str, int]:

@@ -109,7 +109,8 @@ def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipme
 
 
 def orders_awaiting_fulfillment(*, older_than_seconds: int = 30, limit: int = 200, exclude=()) -> list[str]:
-    """Confirmed orders whose fulfillment task has had its chance (the sweep runs every 30 s)."""
+    """Confirmed orders without shipments, oldest first: all of them for the run woken after a payment
+    (`older_than_seconds=0`), those whose wake has had its chance for the beat's sweep."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
         Order.objects.filter(status=OrderStatus.CONFIRMED, shipments__isnull=True, updated_at__lt=cutoff)

@@ -25,16 +25,19 @@ def poll_tracking(helper: bool = False) -> int:
 
 
 @shared_task(acks_late=True)
-def sweep_unfulfilled() -> int:
-    """Confirmed orders whose fulfillment task never ran (broker down, worker died) get their picking list;
-    each order is tried once a run (one without stock for its lines stays waiting)."""
+def sweep_unfulfilled(fresh: bool = False) -> int:
+    """Confirmed orders without a picking list get one, each tried once a run (one without stock for its lines
+    stays waiting). `fresh`: woken just after orders were paid (one message per web or worker process every
+    WAKE_DELAY_SECONDS, not one per order), it takes them at once; the beat's run every 30 s takes those
+    whose wake was lost (broker down, worker died)."""
     tried: set[str] = set()
+    actor = "task:start_fulfillment" if fresh else "task:sweep_unfulfilled"
 
     def step(size: int) -> int:
-        numbers = services.orders_awaiting_fulfillment(limit=size, exclude=tried)
+        numbers = services.orders_awaiting_fulfillment(older_than_seconds=0 if fresh else 30, limit=size, exclude=tried)
         tried.update(numbers)
         for number in numbers:
-            services.shipment_create_for_order(order_number=number, actor="task:sweep_unfulfilled")
+            services.shipment_create_for_order(order_number=number, actor=actor)
         return len(numbers)
 
     return sweep(step, batch_size=200, budget_seconds=settings.SWEEP_SECONDS["unfulfilled"])
@@ -42,7 +45,7 @@ def sweep_unfulfilled() -> int:
 
 def fulfillment_requested(*, order, **payload) -> None:
     """`order.paid` / `order.released` handler: ask for the picking list once the change commits. The order
-    itself (confirmed, without shipments) is the durable request: the sweep finds it if this message is lost."""
-    from config.celery_app import enqueue_on_commit
+    itself (confirmed, without shipments) is the durable request: the beat's sweep finds it if the wake is lost."""
+    from config.celery_app import wake_on_commit
 
-    enqueue_on_commit(start_fulfillment, order.number)
+    wake_on_commit(sweep_unfulfilled, fresh=True)

@@ -273,7 +273,7 @@ def _settle(
         StockMovement.Kind.COMMIT: (-1, -1),
         StockMovement.Kind.RETURN: (1, 0),
     }[kind]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # in a caller's transaction (a payment's): no savepoint round trips
         held = list(
             Reservation.objects.select_for_update()
             .filter(holder__in=holders, state=state)

@@ -377,11 +377,11 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     is applied. A capture that fails leaves the payment pending for the stale-payment query, which captures
     an approved order itself.
     """
-    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("replay_of", "user")
+    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("payment", "replay_of", "user")
     queued = list(queued.order_by("id"))
     if not queued:
         return 0
-    payment = Payment.objects.get(pk=payment_id)
+    payment = queued[0].payment  # as it stood before the lock: read again under it
     adapter = get_gateway(payment.gateway)
     notes: dict[int, Notification] = {}
     settled = 0
