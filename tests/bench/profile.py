@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("placements", nargs="?", type=int, default=300)
     ap.add_argument("--callbacks", action="store_true", help="answer callbacks (pending payments PB0090001 on)")
     ap.add_argument("--inbox", action="store_true", help="apply answered callbacks (pending payments PB0095001 on)")
+    ap.add_argument("--first", type=int, help="callbacks pay pending payments from this one (a second run)")
     args = ap.parse_args()
     count = args.placements
     os.environ.update(
@@ -89,7 +90,7 @@ def main() -> None:
         from tests.bench.run import prepare_callbacks
 
         settings.PAYMENTS_CALLBACKS_APPLIED = "worker"
-        for headers, body in prepare_callbacks(95_001, count + 1):
+        for headers, body in prepare_callbacks(args.first or 95_001, count + 1):
             post_callback(headers, body)
 
         def drain() -> None:
@@ -101,7 +102,7 @@ def main() -> None:
     if args.callbacks:
         from tests.bench.run import prepare_callbacks
 
-        callbacks = prepare_callbacks(90_001, count + 21)
+        callbacks = prepare_callbacks(args.first or 90_001, count + 21)
 
         def place(i: int) -> None:  # the request profiled is a callback
             post_callback(*callbacks[min(i, 20) if i < 100 else 21 + i - 100])
