@@ -18,6 +18,7 @@ from core.db import lock_or_skip
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply
+from core.logs import about_order
 from inventory.selectors import committed_stock_of
 from orders.models import Order, OrderStatus, ShippingStatus
 from orders.services import order_lock
@@ -66,14 +67,21 @@ def _priority(order: Order, now: datetime) -> int:
     return (1000 if order.shipping_method == "express" else 0) + min(int(order.total) // 10, 500) + min(age_hours, 200)
 
 
-def shipment_create_for_order(*, order_number: str, actor: Actor) -> list[Shipment]:
+def shipment_create_for_order(*, order_number: str, actor: Actor, skip_locked: bool = False) -> list[Shipment]:
     """One shipment per warehouse holding the order's committed stock, lines in picking-route order.
 
-    Safe to run twice: the order is locked, and (order, warehouse) is unique.
+    Safe to run twice: the order is locked, and (order, warehouse) is unique. With `skip_locked` (sweeps
+    running side by side) an order someone holds is left alone: nothing is created, the next run looks again.
     """
     now = timezone.now()
     with transaction.atomic():
-        order = order_lock(number=order_number)
+        if skip_locked:
+            about_order(order_number)
+            order = lock_or_skip(Order.objects.filter(number=order_number)).first()
+            if order is None:
+                return []
+        else:
+            order = order_lock(number=order_number)
         existing = list(order.shipments.all())
         if existing or order.status != OrderStatus.CONFIRMED or order.is_held:
             return existing

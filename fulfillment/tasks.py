@@ -37,7 +37,7 @@ def sweep_unfulfilled(fresh: bool = False) -> int:
         numbers = services.orders_awaiting_fulfillment(older_than_seconds=0 if fresh else 30, limit=size, exclude=tried)
         tried.update(numbers)
         for number in numbers:
-            services.shipment_create_for_order(order_number=number, actor=actor)
+            services.shipment_create_for_order(order_number=number, actor=actor, skip_locked=True)
         return len(numbers)
 
     return sweep(step, batch_size=200, budget_seconds=settings.SWEEP_SECONDS["unfulfilled"])

@@ -377,7 +377,7 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     is applied. A capture that fails leaves the payment pending for the stale-payment query, which captures
     an approved order itself.
     """
-    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("payment", "replay_of", "user")
+    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("payment")
     queued = list(queued.order_by("id"))
     if not queued:
         return 0
@@ -387,7 +387,7 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     settled = 0
     for event in queued:
         try:
-            received = (event.replay_of or event).received_at  # freshness as judged when it first came
+            received = (event.replay_of if event.replay_of_id else event).received_at  # as when it first came
             n = adapter.parse_callback(headers=event.headers, body=event.body.encode(), now=received)
             if n.outcome == "approved" and payment.status == PaymentStatus.PENDING:
                 n = adapter.capture(n)

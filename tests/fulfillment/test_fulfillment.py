@@ -1,12 +1,15 @@
 """Fulfillment: picking lists, warehouse steps, carriers and tracking, through services, admin and API."""
 
+import importlib
 import io
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -15,14 +18,14 @@ from core.models import TransitionLog
 from fulfillment import services
 from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.services import order_shipping_status
-from fulfillment.tasks import start_fulfillment
+from fulfillment.tasks import start_fulfillment, sweep_unfulfilled
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
 from orders.services import order_complete_delivered, order_release_review
 from tests.conftest import order_body
 from tests.factories import UserFactory, WarehouseFactory, stock
 from tests.fulfillment.conftest import pay
-from tests.orders.test_concurrency import assert_ledger_matches
+from tests.orders.test_concurrency import assert_ledger_matches, run_threads
 from tests.payments.conftest import deliver
 
 
@@ -52,6 +55,56 @@ def test_confirmed_order_gets_one_picking_list_in_route_order_even_twice(paid):
     order = Order.objects.get(number=paid)
     assert order.status == "processing"
     assert TransitionLog.objects.filter(object_repr=paid, target="processing").count() == 1
+
+
+@pytest.mark.django_db
+def test_paid_orders_wake_one_fulfillment_sweep_instead_of_a_message_each(
+    api, client, place, product, monkeypatch, django_capture_on_commit_callbacks
+):
+    woken = []
+    celery_app = importlib.import_module("config.celery_app")  # the module, not `config.celery_app` (the app)
+    monkeypatch.setattr(celery_app, "wake_on_commit", lambda task, **kwargs: woken.append((task.name, kwargs)))
+    numbers = [place(order_body(allow_duplicate=True)).json()["number"] for _ in range(2)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        for number in numbers:
+            pay(api, client, number)
+    assert ("fulfillment.tasks.sweep_unfulfilled", {"fresh": True}) in woken
+    sent = [c.__qualname__ for c in callbacks]
+    assert "enqueue_on_commit.<locals>.publish" not in sent, sent  # no message per order
+    assert sweep_unfulfilled() == 0  # the beat's run leaves orders paid a moment ago to their wake
+    assert sweep_unfulfilled(fresh=True) == 2  # what the woken worker runs
+    for number in numbers:
+        assert Order.objects.get(number=number).status == "processing"
+        assert Shipment.objects.filter(order__number=number).count() == 1
+        assert TransitionLog.objects.get(object_repr=number, target="processing").actor == "task:start_fulfillment"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fulfillment_sweep_passes_over_an_order_someone_holds(api, client, place, product):
+    """Sweeps side by side (a wake and the beat's) skip an order another transaction has locked."""
+    number = place(order_body()).json()["number"]
+    pay(api, client, number)
+    holder_locked, release = threading.Event(), threading.Event()
+
+    def hold(i):
+        if i == 0:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(number=number)
+                holder_locked.set()
+                release.wait(10)
+            return None
+        holder_locked.wait(10)
+        try:
+            return sweep_unfulfilled(fresh=True)
+        finally:
+            release.set()
+
+    results = run_threads(2, hold)
+    assert results[1] == 1  # tried, not waited for
+    assert not Shipment.objects.filter(order__number=number).exists()
+    assert sweep_unfulfilled(fresh=True) == 1
+    assert Shipment.objects.filter(order__number=number).count() == 1
+    assert Order.objects.get(number=number).status == "processing"
 
 
 @pytest.mark.django_db
