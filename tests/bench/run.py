@@ -749,6 +749,11 @@ def main() -> None:
     ap.add_argument(
         "--workers-live", action="store_true", help="callback and burst modes: workers run while clients do"
     )
+    ap.add_argument(
+        "--followups-apart",
+        action="store_true",
+        help="time the inbox drain with the follow-ups worker still stopped (deployed, it has machines of its own)",
+    )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
@@ -833,12 +838,14 @@ def main() -> None:
                     lambda i, n=clients // 2: (i, n, args.port, token, args.dup_rate, args.warmup, args.burst_seconds),
                     server.pid,
                 )
-                resume_workers(workers)
+                resume_workers(workers[:1] if args.followups_apart else workers)
                 drain = inbox_drain(dsn)
+                resume_workers(workers)
                 for kind, r in sorted(res.items()):
                     line = summarize("app", f"burst-{kind}", clients // 2, args.burst_seconds, r)
                     if kind == "callback":
                         line["inbox"] = {**drain, **applied_once(dsn, next_payment, 10_000)}
+                        line["inbox"]["followups_apart"] = args.followups_apart
                     print(json.dumps(line), flush=True)
                     lines.append(line)
                 next_payment += 10_000
@@ -855,8 +862,10 @@ def main() -> None:
                         lambda i, n=clients: (i, n, args.port, args.dup_rate, args.warmup, args.duration),
                         server.pid,
                     )
-                    resume_workers(workers)
+                    resume_workers(workers[:1] if args.followups_apart else workers)
                     app_inbox = {**inbox_drain(dsn), **applied_once(dsn, next_payment, 10_000)}
+                    app_inbox["followups_apart"] = args.followups_apart
+                    resume_workers(workers)
                     CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
                     next_payment += 45_000
                     pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
