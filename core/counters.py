@@ -1,8 +1,15 @@
 """Counters every process sees: Redis INCR with an expiry (one round trip), or the Django cache where no
 Redis is configured (`make run`). The throttles count requests in windows with them; the order-health page
-reads placements per minute from them."""
+reads placements per minute and callback answer times from them, which a process gathers and sends once a
+second (`counters_incr_soon`) instead of a round trip per request."""
 
 from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
 
 import redis
 from django.conf import settings
@@ -39,17 +46,78 @@ def counters_incr(keys: list[str], ttl: int) -> list[int]:
     return [_cache_incr(key, ttl) for key in keys]
 
 
-def counters_add(amounts: dict[str, int], ttl: int) -> None:
-    """Add to several counters in one round trip (counts a process gathered before sending them)."""
+# ttl → counts a process has gathered and not sent yet, and the timer that will send them.
+_pending: dict[int, collections.Counter[str]] = {}
+_send_timer: threading.Timer | None = None
+_pending_lock = threading.Lock()
+SEND_SECONDS = 1.0
+logger = logging.getLogger(__name__)
+
+
+def _forget_pending() -> None:
+    global _send_timer
+    _pending.clear()
+    _send_timer = None
+
+
+os.register_at_fork(after_in_child=_forget_pending)  # a forked child (gunicorn, celery) starts with none
+
+
+def counters_incr_soon(keys: list[str], ttl: int) -> None:
+    """Count now, send within SEND_SECONDS: the first count starts a timer, the others join what it sends.
+    Best effort: a process that dies loses its last second of counts; while Redis is down they are kept
+    and sent with the next ones."""
+    global _send_timer
+    with _pending_lock:
+        _pending.setdefault(ttl, collections.Counter()).update(keys)
+        if _send_timer is None:
+            _send_timer = threading.Timer(SEND_SECONDS, _send_quietly)
+            _send_timer.daemon = True
+            _send_timer.start()
+
+
+def counters_send() -> None:
+    """Send what this process gathered (one round trip); raises redis.RedisError / OSError when Redis is
+    down, and keeps the counts."""
+    global _send_timer
+    with _pending_lock:
+        pending = {ttl: counts for ttl, counts in _pending.items() if counts}
+        _pending.clear()
+        _send_timer = None
+    if not pending:
+        return
+    try:
+        _add([(key, n, ttl) for ttl, counts in pending.items() for key, n in counts.items()])
+    except BaseException:
+        with _pending_lock:
+            for ttl, counts in pending.items():
+                _pending.setdefault(ttl, collections.Counter()).update(counts)
+        raise
+
+
+_warned_at = 0.0
+
+
+def _send_quietly() -> None:
+    global _warned_at
+    try:
+        counters_send()
+    except (redis.RedisError, OSError) as exc:
+        if time.monotonic() - _warned_at > 60:  # once a minute while Redis is away, not once a second
+            _warned_at = time.monotonic()
+            logger.warning("counters not sent, kept for the next try: %s", exc)
+
+
+def _add(amounts: list[tuple[str, int, int]]) -> None:
     client = _client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
-        for key, amount in amounts.items():
+        for key, amount, ttl in amounts:
             pipe.incrby(key, amount)
             pipe.expire(key, ttl, nx=True)
         pipe.execute()
         return
-    for key, amount in amounts.items():
+    for key, amount, ttl in amounts:
         _cache_incr(key, ttl, amount)
 
 
@@ -64,7 +132,8 @@ def _cache_incr(key: str, ttl: int, amount: int = 1) -> int:
 
 
 def counter_get_many(keys: list[str]) -> dict[str, int]:
-    """The counters that exist among `keys` (one MGET)."""
+    """The counters that exist among `keys` (one MGET), this process's own gathered counts sent first."""
+    counters_send()
     client = _client()
     if client is not None:
         values = client.mget(keys) if keys else []

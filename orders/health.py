@@ -38,12 +38,12 @@ SAMPLE_LIMIT = 50_000  # stage timings of a range are computed over at most this
 
 
 def placement_outcome_record(outcome: str) -> None:
-    """Count a placement by outcome per minute and per hour, where every web process sees it."""
-    from core.counters import counters_incr
+    """Count a placement by outcome per minute and per hour, where every web process sees it (within a second)."""
+    from core.counters import counters_incr_soon
 
     outcome = outcome if outcome in OUTCOMES else "other"
     now = int(time.time())
-    counters_incr([f"placements:m:{now // 60}:{outcome}", f"placements:h:{now // 3600}:{outcome}"], KEEP_SECONDS)
+    counters_incr_soon([f"placements:m:{now // 60}:{outcome}", f"placements:h:{now // 3600}:{outcome}"], KEEP_SECONDS)
 
 
 def placements_per_minute(since: datetime) -> dict:

@@ -1,9 +1,7 @@
 """Payment endpoints: the storefront starts a payment; gateways call back in their own wire format."""
 
-import contextlib
 import time
 
-import redis
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -101,6 +99,5 @@ class PaymentCallbackApi(APIView):
         elapsed = time.perf_counter() - started
         CALLBACK_SECONDS.labels(gateway).observe(elapsed)
         if gateway != "unknown":
-            with contextlib.suppress(redis.RedisError, OSError):  # the order-health page's p95, best effort
-                callback_latency_record(gateway, elapsed)
+            callback_latency_record(gateway, elapsed)  # the order-health page's p95, sent within a second
         return response

@@ -1,9 +1,6 @@
-import collections
-import contextlib
 import time
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
@@ -53,42 +50,18 @@ def orders_awaiting_payment_news() -> int:
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.08, 0.1, 0.25, 0.5, 1, 2.5, 5, float("inf"))
 
 
-_latency_pending: collections.Counter[str] = collections.Counter()
-_latency_sent_at = 0.0
-LATENCY_SEND_SECONDS = 1.0
-
-
 def callback_latency_record(gateway: str, seconds: float) -> None:
-    """One callback's answer time, in an hourly histogram every web process adds to (core.counters). A
-    process sends what it gathered at most once a second, not one Redis round trip per callback; the
-    counts of a process that dies are lost (they are a dashboard figure; Prometheus has the exact one)."""
+    """One callback's answer time, in an hourly histogram every web process adds to (sent within a second)."""
+    from core.counters import counters_incr_soon
+
     bucket = next(i for i, bound in enumerate(LATENCY_BUCKETS) if seconds <= bound)
-    _latency_pending[f"callback-seconds:{int(time.time()) // 3600}:{gateway}:{bucket}"] += 1
-    if time.monotonic() - _latency_sent_at >= LATENCY_SEND_SECONDS:
-        _latency_send()
-
-
-def _latency_send() -> None:
-    """Raises redis.RedisError / OSError when Redis is down: the counts stay gathered for the next try."""
-    global _latency_sent_at, _latency_pending
-    from core.counters import counters_add
-
-    _latency_sent_at = time.monotonic()
-    pending, _latency_pending = _latency_pending, collections.Counter()
-    if pending:
-        try:
-            counters_add(dict(pending), 8 * 24 * 3600)
-        except BaseException:
-            _latency_pending.update(pending)
-            raise
+    counters_incr_soon([f"callback-seconds:{int(time.time()) // 3600}:{gateway}:{bucket}"], 8 * 24 * 3600)
 
 
 def callback_p95(since, gateway: str) -> str:
     """The upper bound of the bucket holding the 95th percentile of the range's answer times."""
     from core.counters import counter_get_many
 
-    with contextlib.suppress(redis.RedisError, OSError):
-        _latency_send()  # this process's own, so that what it just answered counts
     hours = range(int(since.timestamp()) // 3600, int(time.time()) // 3600 + 1)
     keys = [f"callback-seconds:{h}:{gateway}:{b}" for h in hours for b in range(len(LATENCY_BUCKETS))]
     counts = counter_get_many(keys)
