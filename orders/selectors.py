@@ -1,6 +1,7 @@
 """Storefront reads. Every one is scoped to the storefront (client) asking: another's orders do not exist for it."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
@@ -14,7 +15,7 @@ from core.models import TransitionLog
 from inventory.models import Product
 from inventory.selectors import availability_from_rows, availability_query
 
-from .models import BlockedCustomer, Order
+from .models import BlockedCustomer, Order, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,23 @@ def placement_reads(*, lock: str, identifiers: list[str], skus: list[str]) -> Pl
         rows = cursor.fetchall()
     products, available = availability_from_rows(row[2:] for row in rows)
     return PlacementReads(blocked=rows[0][0], products=products, available=available, order_id=rows[0][1])
+
+
+def recent_same_content(
+    *, client_id: int, customer_id: str, content_hash: str, since: datetime, review_since: datetime
+) -> list[tuple[str, bool]]:
+    """The customer's orders of the same content since `since`, newest first, cancelled ones aside, each with
+    whether it is within the review window (the duplicate rule). Hand-written because building and compiling
+    the queryset cost more than running it, on every placement; it reads `order_duplicate_idx`."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number, created_at >= %s FROM {Order._meta.db_table} "
+            "WHERE customer_id = %s AND content_hash = %s AND created_at >= %s AND client_id = %s AND status <> %s "
+            "ORDER BY created_at DESC LIMIT 50",
+            [adapt(review_since), customer_id, content_hash, adapt(since), client_id, OrderStatus.CANCELLED],
+        )
+        return [(number, bool(in_review_window)) for number, in_review_window in cursor.fetchall()]
 
 
 def order_detail_queryset() -> QuerySet[Order]:

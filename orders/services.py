@@ -54,7 +54,7 @@ from .models import (
     StorefrontKey,
 )
 from .pricing import price_order
-from .selectors import order_reached_at, placement_reads
+from .selectors import order_reached_at, placement_reads, recent_same_content
 
 logger = logging.getLogger(__name__)
 
@@ -169,20 +169,6 @@ def _give_back_coupons(orders: list[Order]) -> None:
         Coupon.objects.filter(pk=coupon_id).update(used_count=Greatest(F("used_count") - uses, 0))
 
 
-def _recent_same_content(client, customer_id: str, content_hash: str, now: datetime) -> list[tuple[str, datetime]]:
-    return list(
-        Order.objects.filter(
-            client=client,
-            customer_id=customer_id,
-            content_hash=content_hash,
-            created_at__gte=now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES),
-        )
-        .exclude(status=OrderStatus.CANCELLED)
-        .order_by("-created_at")
-        .values_list("number", "created_at")[:50]
-    )
-
-
 def _price(lines: list[tuple[Product, int]], shipping_method: str, coupon_code: str | None, now: datetime):
     pricing_lines = [(p.price, q) for p, q in lines]
     coupon = None
@@ -201,11 +187,16 @@ def _hold_for_review(*, client, customer_id: str, content_hash: str, now: dateti
     """The duplicate rule, read under the content lock (selectors.placement_reads took it): refuse a second
     click, hold a run of repeats. The lock makes placements of the same lines wait for each other until commit,
     so this read sees every order committed before it: a double click makes one order, the count is exact."""
-    recent = _recent_same_content(client, customer_id, content_hash, now)
+    recent = recent_same_content(
+        client_id=client.pk,
+        customer_id=customer_id,
+        content_hash=content_hash,
+        since=now - timedelta(minutes=settings.DUPLICATE_WINDOW_MINUTES),
+        review_since=now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES),
+    )
     if recent and not allow_duplicate:
         raise DuplicateOrder(order=recent[0][0])
-    review_since = now - timedelta(minutes=settings.REVIEW_WINDOW_MINUTES)
-    return sum(1 for _n, created in recent if created >= review_since) >= settings.REVIEW_THRESHOLD
+    return sum(1 for _number, in_review_window in recent if in_review_window) >= settings.REVIEW_THRESHOLD
 
 
 def _order_create(
