@@ -1,3 +1,4 @@
+import functools
 from collections import defaultdict
 
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
@@ -33,6 +34,17 @@ def availability_query(*, skus: list[str]) -> QuerySet:
     """The rows `availability_from_rows` reads: each product with each of its stock rows. Placement folds
     this query into its first statement (orders.selectors.placement_reads)."""
     return Product.objects.filter(sku__in=skus).order_by().values_list(*_PRODUCT_FIELDS, *_STOCK_FIELDS)
+
+
+@functools.lru_cache(maxsize=64)
+def availability_sql(n: int) -> str:
+    """The SQL of `availability_query` for n SKUs, built once per process (building and compiling it cost more
+    than running it, on every placement); its parameters are the SKUs, in order."""
+    markers = [f"sku-{i}" for i in range(n)]
+    sql, params = availability_query(skus=markers).query.sql_with_params()
+    if list(params) != markers:
+        raise RuntimeError("the availability query takes other parameters than the SKUs")
+    return sql
 
 
 def availability_from_rows(rows) -> tuple[dict[str, Product], dict[int, list[tuple[int, int]]]]:

@@ -1,5 +1,6 @@
 """Storefront reads. Every one is scoped to the storefront (client) asking: another's orders do not exist for it."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from core.db import advisory_lock_id
 from core.models import TransitionLog
 from inventory.models import Product
-from inventory.selectors import availability_from_rows, availability_query
+from inventory.selectors import availability_from_rows, availability_query, availability_sql
 
 from .models import BlockedCustomer, Order, OrderStatus
 
@@ -35,24 +36,11 @@ def placement_reads(*, lock: str, identifiers: list[str], skus: list[str]) -> Pl
     Hand-written around the ORM's own availability query because four round trips here were a third of a
     placement's statements. SQLite (`make run`) reads them one by one; its transactions run one at a time.
     """
-    query = availability_query(skus=skus)
     if connection.vendor != "postgresql":
         blocked = BlockedCustomer.objects.filter(identifier__in=identifiers).exists()
-        return PlacementReads(blocked, *availability_from_rows(query), order_id=None)
-    products_sql, products_params = query.query.sql_with_params()
+        return PlacementReads(blocked, *availability_from_rows(availability_query(skus=skus)), order_id=None)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT head.blocked, head.order_id, p.*
-            FROM (
-                SELECT pg_advisory_xact_lock(%s) AS locked,
-                       EXISTS (SELECT 1 FROM {BlockedCustomer._meta.db_table} WHERE identifier = ANY(%s)) AS blocked,
-                       nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS order_id
-            ) head
-            LEFT JOIN LATERAL ({products_sql}) p ON true
-            """,
-            [advisory_lock_id(lock), identifiers, *products_params],
-        )
+        cursor.execute(_placement_reads_sql(len(skus)), [advisory_lock_id(lock), identifiers, *skus])
         rows = cursor.fetchall()
     products, available = availability_from_rows(row[2:] for row in rows)
     return PlacementReads(blocked=rows[0][0], products=products, available=available, order_id=rows[0][1])
@@ -73,6 +61,20 @@ def recent_same_content(
             [adapt(review_since), customer_id, content_hash, adapt(since), client_id, OrderStatus.CANCELLED],
         )
         return [(number, bool(in_review_window)) for number, in_review_window in cursor.fetchall()]
+
+
+@functools.lru_cache(maxsize=64)
+def _placement_reads_sql(n: int) -> str:
+    """placement_reads' statement for n SKUs, built once per process."""
+    return f"""
+        SELECT head.blocked, head.order_id, p.*
+        FROM (
+            SELECT pg_advisory_xact_lock(%s) AS locked,
+                   EXISTS (SELECT 1 FROM {BlockedCustomer._meta.db_table} WHERE identifier = ANY(%s)) AS blocked,
+                   nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS order_id
+        ) head
+        LEFT JOIN LATERAL ({availability_sql(n)}) p ON true
+        """
 
 
 def order_detail_queryset() -> QuerySet[Order]:
