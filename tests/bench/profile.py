@@ -58,8 +58,10 @@ def main() -> None:
         )
         assert response.status_code == 201, response.content
 
+    gateway = Client()  # one client: each new one loads the middleware again (WhiteNoise scans the static files)
+
     def post_callback(headers: dict, body: str) -> None:
-        response = Client().post(
+        response = gateway.post(
             "/api/v1/payments/callbacks/stripe/",
             body,
             content_type=headers["Content-Type"],
