@@ -8,7 +8,8 @@ from . import services
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def start_fulfillment(order_number: str) -> int:
-    """Picking list for a confirmed order; running it twice creates nothing twice."""
+    """Picking list for one confirmed order; running it twice creates nothing twice. Paid orders are taken by
+    the sweep their payment wakes; this serves the sandbox and demo commands (and messages sent before)."""
     return len(services.shipment_create_for_order(order_number=order_number, actor="task:start_fulfillment"))
 
 
