@@ -50,17 +50,20 @@ def counters_incr(keys: list[str], ttl: int) -> list[int]:
 _pending: dict[int, collections.Counter[str]] = {}
 _send_timer: threading.Timer | None = None
 _pending_lock = threading.Lock()
+_sending = threading.Lock()
 SEND_SECONDS = 1.0
 logger = logging.getLogger(__name__)
 
 
-def _forget_pending() -> None:
+def counters_forget_pending() -> None:
+    """Drop what this process gathered and not sent: a forked child (gunicorn, celery) starts with none, and
+    so does each test."""
     global _send_timer
     _pending.clear()
     _send_timer = None
 
 
-os.register_at_fork(after_in_child=_forget_pending)  # a forked child (gunicorn, celery) starts with none
+os.register_at_fork(after_in_child=counters_forget_pending)
 
 
 def counters_incr_soon(keys: list[str], ttl: int) -> None:
@@ -78,21 +81,22 @@ def counters_incr_soon(keys: list[str], ttl: int) -> None:
 
 def counters_send() -> None:
     """Send what this process gathered (one round trip); raises redis.RedisError / OSError when Redis is
-    down, and keeps the counts."""
+    down, and keeps the counts. Returns once they are in Redis, those the timer is sending included."""
     global _send_timer
-    with _pending_lock:
-        pending = {ttl: counts for ttl, counts in _pending.items() if counts}
-        _pending.clear()
-        _send_timer = None
-    if not pending:
-        return
-    try:
-        _add([(key, n, ttl) for ttl, counts in pending.items() for key, n in counts.items()])
-    except BaseException:
+    with _sending:  # a reader waits for the timer's send in flight, not only for its own
         with _pending_lock:
-            for ttl, counts in pending.items():
-                _pending.setdefault(ttl, collections.Counter()).update(counts)
-        raise
+            pending = {ttl: counts for ttl, counts in _pending.items() if counts}
+            _pending.clear()
+            _send_timer = None
+        if not pending:
+            return
+        try:
+            _add([(key, n, ttl) for ttl, counts in pending.items() for key, n in counts.items()])
+        except BaseException:
+            with _pending_lock:
+                for ttl, counts in pending.items():
+                    _pending.setdefault(ttl, collections.Counter()).update(counts)
+            raise
 
 
 _warned_at = 0.0

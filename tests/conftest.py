@@ -1,21 +1,63 @@
+import threading
+
 import pytest
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from config.celery_app import _wake_timers
+from core.counters import counters_forget_pending
 from orders.models import StorefrontKey
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
 from webhooks.services import active_endpoints_forget
 
 
+def _stop_timers():
+    """An earlier test's wakes and counter sends (threading.Timer: config.celery_app.wake_on_commit,
+    core.counters) must not fire into this one: a wake firing while a test runs Celery eagerly would run its
+    sweep in the timer's thread, beside the test and across its flush."""
+    for timer in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
+        timer.cancel()
+        timer.join()
+    _wake_timers.clear()
+    counters_forget_pending()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    _stop_timers()
     cache.clear()
     # A transactional test's flush recreates the content types under new ids; the process-wide cache of
     # ContentType ids must not outlive it (stale ids fail the TransitionLog's foreign key).
     ContentType.objects.clear_cache()
     active_endpoints_forget()  # a rolled-back test's endpoints too
     yield
+    _stop_timers()
+
+
+@pytest.fixture(autouse=True)
+def _content_types(request):
+    """A transactional test starts with every content type in the database. After the browser tests
+    (live_server) the flush's post_migrate recreates none (create_contenttypes finds the apps' AppConfig
+    without its models_module; why is not known), so get_for_model creates them on demand, and one created
+    in a transaction that rolls back (a placement refused) stays cached under an id no row has: every later
+    transition log of that model fails its foreign key."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    existing = set(ContentType.objects.values_list("app_label", "model"))
+    ContentType.objects.bulk_create(
+        ContentType(app_label=m._meta.app_label, model=m._meta.model_name)
+        for m in apps.get_models()
+        if (m._meta.app_label, m._meta.model_name) not in existing
+    )
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
