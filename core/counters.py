@@ -35,15 +35,8 @@ def counter_incr(key: str, ttl: int) -> int:
 
 
 def counters_incr(keys: list[str], ttl: int) -> list[int]:
-    """Several counters in the same round trip (a placement counts its outcome per minute and per hour)."""
-    client = _client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, ttl, nx=True)
-        return pipe.execute()[::2]
-    return [_cache_incr(key, ttl) for key in keys]
+    """Several counters in the same round trip; returns their new values."""
+    return _add([(key, 1, ttl) for key in keys])
 
 
 # ttl → counts a process has gathered and not sent yet, and the timer that will send them.
@@ -112,17 +105,16 @@ def _send_quietly() -> None:
             logger.warning("counters not sent, kept for the next try: %s", exc)
 
 
-def _add(amounts: list[tuple[str, int, int]]) -> None:
+def _add(amounts: list[tuple[str, int, int]]) -> list[int]:
+    """(key, amount, ttl): INCRBY + EXPIRE of each in one round trip; the new values."""
     client = _client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         for key, amount, ttl in amounts:
             pipe.incrby(key, amount)
             pipe.expire(key, ttl, nx=True)
-        pipe.execute()
-        return
-    for key, amount, ttl in amounts:
-        _cache_incr(key, ttl, amount)
+        return pipe.execute()[::2]
+    return [_cache_incr(key, ttl, amount) for key, amount, ttl in amounts]
 
 
 def _cache_incr(key: str, ttl: int, amount: int = 1) -> int:

@@ -542,6 +542,15 @@ def pause_workers(workers: list[subprocess.Popen], dsn: str) -> None:
             os.killpg(worker.pid, signal.SIGSTOP)
 
 
+def timed_drain(workers: list[subprocess.Popen], dsn: str, first: int, followups_apart: bool) -> dict:
+    """Resume the workers (only the inbox's with `followups_apart`, the rest once it is empty), time the inbox
+    drain and check the 10,000 callbacks from payment `first` on were applied exactly once."""
+    resume_workers(workers[:1] if followups_apart else workers)
+    drain = inbox_drain(dsn)
+    resume_workers(workers)
+    return {**drain, **applied_once(dsn, first, 10_000), "followups_apart": followups_apart}
+
+
 def resume_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         os.killpg(worker.pid, signal.SIGCONT)
@@ -838,14 +847,11 @@ def main() -> None:
                     lambda i, n=clients // 2: (i, n, args.port, token, args.dup_rate, args.warmup, args.burst_seconds),
                     server.pid,
                 )
-                resume_workers(workers[:1] if args.followups_apart else workers)
-                drain = inbox_drain(dsn)
-                resume_workers(workers)
+                drain = timed_drain(workers, dsn, next_payment, args.followups_apart)
                 for kind, r in sorted(res.items()):
                     line = summarize("app", f"burst-{kind}", clients // 2, args.burst_seconds, r)
                     if kind == "callback":
-                        line["inbox"] = {**drain, **applied_once(dsn, next_payment, 10_000)}
-                        line["inbox"]["followups_apart"] = args.followups_apart
+                        line["inbox"] = drain
                     print(json.dumps(line), flush=True)
                     lines.append(line)
                 next_payment += 10_000
@@ -862,10 +868,7 @@ def main() -> None:
                         lambda i, n=clients: (i, n, args.port, args.dup_rate, args.warmup, args.duration),
                         server.pid,
                     )
-                    resume_workers(workers[:1] if args.followups_apart else workers)
-                    app_inbox = {**inbox_drain(dsn), **applied_once(dsn, next_payment, 10_000)}
-                    app_inbox["followups_apart"] = args.followups_apart
-                    resume_workers(workers)
+                    app_inbox = timed_drain(workers, dsn, next_payment, args.followups_apart)
                     CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
                     next_payment += 45_000
                     pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
