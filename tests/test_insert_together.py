@@ -1,4 +1,4 @@
-"""core.db.insert_together: the rows of several tables in one statement, exactly as bulk_create writes them."""
+"""core.db.insert_together and insert_one: rows in one statement, exactly as bulk_create and save() write them."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.db import insert_together
+from core.db import insert_one, insert_together
 from core.fsm import transition_log_entry
 from core.models import TransitionLog
 from orders.models import Order, OrderItem
@@ -36,4 +36,19 @@ def test_rows_of_two_tables_in_one_statement_and_a_single_table(place, product):
 
     lone = transition_log_entry(order, field="note", source="x", target="y", name="note", actor="test")
     insert_together((TransitionLog, [lone]))
+    assert TransitionLog.objects.filter(object_id=str(order.pk), transition="note").count() == 2
+
+
+@pytest.mark.django_db
+def test_insert_one_writes_the_row_save_would_and_sets_its_id(place, product):
+    order = Order.objects.get(number=place().json()["number"])
+    entry = transition_log_entry(order, field="note", source="", target="x", name="note", actor="test", reason="原因")
+    with CaptureQueriesContext(connection) as captured:
+        insert_one(entry)
+        insert_one(transition_log_entry(order, field="note", source="x", target="y", name="note", actor="test"))
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT", "INSERT"]
+    assert entry.pk is not None and not entry._state.adding
+    stored = TransitionLog.objects.get(pk=entry.pk)
+    assert (stored.reason, stored.target, stored.object_id) == ("原因", "x", str(order.pk))
+    assert stored.created_at is not None  # the default filled in, as save() does
     assert TransitionLog.objects.filter(object_id=str(order.pk), transition="note").count() == 2

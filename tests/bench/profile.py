@@ -32,6 +32,7 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="config.settings.local",
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         API_THROTTLE_RATE="1000000/min",
+        CALLBACK_THROTTLE_RATE="1000000/min",
         DEBUG="false",
         LOG_LEVEL="ERROR",
     )
@@ -81,6 +82,8 @@ def main() -> None:
         rest()
         profile.disable()
         print(f"\n{count} {what}, {(time.perf_counter() - started) / count * 1000:.2f} ms each under cProfile\n")
+        if os.environ.get("PROFILE_OUT"):  # for pstats' callers/callees, or snakeviz
+            profile.dump_stats(os.environ["PROFILE_OUT"])
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
         print(out.getvalue())

@@ -4,11 +4,14 @@ endpoint checks and stores, a worker applies each exactly once, in the order the
 import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
+from payments.gateways import get_gateway
 from payments.models import Payment, PaymentEvent
 from payments.services import INBOX, payments_inbox_batch
 from tests.conftest import order_body
@@ -65,6 +68,34 @@ def test_a_callback_is_answered_once_stored_and_applied_once_by_the_worker(clien
     assert StockMovement.objects.filter(kind="commit").count() == 1
     log = TransitionLog.objects.get(object_repr=payment["reference"], target="paid")
     assert log.actor == f"gateway:{gateway}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gateway", ["alipay", "stripe"])
+def test_the_answer_reads_the_payment_and_writes_the_event_once(client, order, start, gateway):
+    payment = start(order["number"], gateway)
+    request = signed(payment["reference"], gateway)
+    with CaptureQueriesContext(connection) as captured:
+        assert 200 <= deliver(client, request).status_code < 300
+    sqls = [q["sql"] for q in captured.captured_queries]
+    assert [sql.split()[0] for sql in sqls] == ["SELECT", "INSERT"], sqls
+    assert PaymentEvent.objects.filter(INBOX, payment__reference=payment["reference"]).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gateway", ["stripe", "paypal"])
+def test_a_bug_reading_a_callback_still_keeps_it_and_answers_500_for_a_resend(order, start, gateway, monkeypatch):
+    payment = start(order["number"], gateway)
+    request = signed(payment["reference"], gateway)
+
+    def broken(self, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(type(get_gateway(gateway)), "parse_callback", broken)
+    assert deliver(Client(raise_request_exception=False), request).status_code == 500
+    event = PaymentEvent.objects.get(direction="in", reference="")
+    assert (event.body, event.outcome, event.error) == (request["body"], "rejected", "could not be read")
+    assert state(order["number"]) == ("pending", "pending", "pending")
 
 
 @pytest.mark.django_db
