@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -105,11 +106,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 # --- untrusted input ----------------------------------------------------------------------------------------
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def untrusted_text_problem(value: str) -> str | None:
     """Why a string from outside cannot be stored or compared (NUL, lone surrogates), or None."""
     if "\x00" in value:
         return "NUL byte"
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if _LONE_SURROGATE.search(value):
         return "lone surrogate"
     return None
 
