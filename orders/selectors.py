@@ -40,7 +40,7 @@ def placement_reads(*, lock: str, identifiers: list[str], skus: list[str]) -> Pl
         blocked = BlockedCustomer.objects.filter(identifier__in=identifiers).exists()
         return PlacementReads(blocked, *availability_from_rows(availability_query(skus=skus)), order_id=None)
     with connection.cursor() as cursor:
-        cursor.execute(_placement_reads_sql(len(skus)), [advisory_lock_id(lock), identifiers, *skus])
+        cursor.execute(_placement_reads_sql(len(identifiers), len(skus)), [advisory_lock_id(lock), *identifiers, *skus])
         rows = cursor.fetchall()
     products, available = availability_from_rows(row[2:] for row in rows)
     return PlacementReads(blocked=rows[0][0], products=products, available=available, order_id=rows[0][1])
@@ -64,16 +64,18 @@ def recent_same_content(
 
 
 @functools.lru_cache(maxsize=64)
-def _placement_reads_sql(n: int) -> str:
-    """placement_reads' statement for n SKUs, built once per process."""
+def _placement_reads_sql(identifiers: int, skus: int) -> str:
+    """placement_reads' statement for so many identifiers and SKUs, built once per process (each value a
+    parameter of its own, not an array: PostgreSQL then keeps one generic plan for it; see _reserve_sql)."""
+    blocked = f"SELECT 1 FROM {BlockedCustomer._meta.db_table} WHERE identifier IN ({', '.join(['%s'] * identifiers)})"
     return f"""
         SELECT head.blocked, head.order_id, p.*
         FROM (
             SELECT pg_advisory_xact_lock(%s) AS locked,
-                   EXISTS (SELECT 1 FROM {BlockedCustomer._meta.db_table} WHERE identifier = ANY(%s)) AS blocked,
+                   EXISTS ({blocked}) AS blocked,
                    nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS order_id
         ) head
-        LEFT JOIN LATERAL ({availability_sql(n)}) p ON true
+        LEFT JOIN LATERAL ({availability_sql(skus)}) p ON true
         """
 
 

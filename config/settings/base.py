@@ -95,7 +95,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side parameters: psycopg sends values apart from the SQL instead of quoting them into it, and
-    # prepares a statement once it has run 5 times on a connection, so PostgreSQL stops re-planning it.
+    # prepares a statement once it has run 5 times on a connection, so PostgreSQL can stop re-planning it
+    # (it keeps a generic plan it judges no dearer: inventory.services._reserve_sql says how to help it).
     # Off behind a transaction-pooling PgBouncer older than 1.21 (it cannot keep prepared statements).
     if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
