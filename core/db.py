@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterable
 
 from django.db import connection, models, transaction
+from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
 
@@ -67,31 +68,42 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
             obj._state.adding, obj._state.db = False, connection.alias
 
 
-def insert_one(obj: models.Model) -> None:
-    """`obj.save()` of a new row, for a hot path: the INSERT's text is built once per model and only the values
-    are prepared each time (save() compiled the statement anew, which cost more than running it). Sends no
-    signals; sets the new primary key on `obj`."""
-    model, pk = type(obj), obj._meta.pk
-    sql, fields = _insert_one_sql(model, connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+def insert_rows(objs: list[models.Model], *, ignore_conflicts: bool = False) -> None:
+    """`save()` or `bulk_create()` of new rows of one model, for a hot path: the INSERT's text is built once
+    per model, number of rows and conflict handling, and only the values are prepared each time (the ORM
+    compiled the statement anew, which cost more than running it). Sends no signals. Sets the rows' new
+    primary keys, unless conflicts are ignored (as bulk_create: the rows skipped have none)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    sql, fields, returning = _insert_sql(model, len(objs), ignore_conflicts, connection.vendor)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if connection.features.can_return_columns_from_insert:
-            obj.pk = cursor.fetchone()[0]
-        else:
-            obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, pk.column)
-    obj._state.adding, obj._state.db = False, connection.alias
+        if returning:
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+        elif not ignore_conflicts and len(objs) == 1:
+            objs[0].pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 @functools.cache
-def _insert_one_sql(model: type[models.Model], vendor: str) -> tuple[str, list[models.Field]]:
+def _insert_sql(
+    model: type[models.Model], rows: int, ignore_conflicts: bool, vendor: str
+) -> tuple[str, list[models.Field], bool]:
     """The INSERT of every column but an automatic primary key (the vendor is part of the cache key)."""
     fields = [f for f in model._meta.local_concrete_fields if not f.generated and not isinstance(f, models.AutoField)]
-    quote = connection.ops.quote_name
+    ops, quote = connection.ops, connection.ops.quote_name
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    if connection.features.can_return_columns_from_insert:
+        f"{ops.insert_statement(on_conflict=on_conflict)} {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([row] * rows)} "
+        f"{ops.on_conflict_suffix_sql(fields, on_conflict, None, None)}"
+    ).rstrip()
+    returning = not ignore_conflicts and connection.features.can_return_rows_from_bulk_insert
+    if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
-    return sql, fields
+    return sql, fields, returning

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.celery_app import enqueue_on_commit, wake_on_commit
-from core.db import lock_or_skip
+from core.db import insert_rows, lock_or_skip
 from core.fsm import transition_apply, transition_logs_batched
 from orders.models import Order
 from orders.tracking import tracking_page_url
@@ -89,7 +89,7 @@ def notification_send(
         if recipient
     ]
     # One INSERT … ON CONFLICT DO NOTHING: a replayed callback or a second run adds nothing.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_rows(rows, ignore_conflicts=True)  # bulk_create, its SQL built once: on every placement and payment
     if due_at is None and rows:
         from .tasks import sweep_notifications
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
-from core.db import insert_one, lock_or_skip
+from core.db import insert_rows, lock_or_skip
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -365,7 +365,7 @@ def _store(event: PaymentEvent) -> None:
     """A callback's event is written once, when its answer is decided (PayPal's, carrying a transmission id,
     was stored first and is updated)."""
     if event.pk is None:
-        insert_one(event)  # the callback path's one write
+        insert_rows([event])  # the callback path's one write
     else:
         event.save()
 

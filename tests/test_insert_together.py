@@ -1,4 +1,4 @@
-"""core.db.insert_together and insert_one: rows in one statement, exactly as bulk_create and save() write them."""
+"""core.db.insert_together and insert_rows: rows in one statement, exactly as bulk_create and save() write them."""
 
 from decimal import Decimal
 
@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.db import insert_one, insert_together
+from core.db import insert_rows, insert_together
 from core.fsm import transition_log_entry
 from core.models import TransitionLog
+from notifications.models import Notification
 from orders.models import Order, OrderItem
 
 
@@ -40,15 +41,30 @@ def test_rows_of_two_tables_in_one_statement_and_a_single_table(place, product):
 
 
 @pytest.mark.django_db
-def test_insert_one_writes_the_row_save_would_and_sets_its_id(place, product):
+def test_insert_rows_writes_the_rows_save_would_and_sets_their_ids(place, product):
     order = Order.objects.get(number=place().json()["number"])
     entry = transition_log_entry(order, field="note", source="", target="x", name="note", actor="test", reason="原因")
+    two = [transition_log_entry(order, field="note", source=s, target=s + "!", name="note", actor="t") for s in "ab"]
     with CaptureQueriesContext(connection) as captured:
-        insert_one(entry)
-        insert_one(transition_log_entry(order, field="note", source="x", target="y", name="note", actor="test"))
+        insert_rows([entry])
+        insert_rows(two)
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT", "INSERT"]
     assert entry.pk is not None and not entry._state.adding
+    assert [TransitionLog.objects.get(pk=row.pk).target for row in two] == ["a!", "b!"]
     stored = TransitionLog.objects.get(pk=entry.pk)
     assert (stored.reason, stored.target, stored.object_id) == ("原因", "x", str(order.pk))
     assert stored.created_at is not None  # the default filled in, as save() does
-    assert TransitionLog.objects.filter(object_id=str(order.pk), transition="note").count() == 2
+    assert TransitionLog.objects.filter(object_id=str(order.pk), transition="note").count() == 3
+
+
+@pytest.mark.django_db
+def test_insert_rows_ignoring_conflicts_skips_the_rows_already_there(place, product):
+    order = Order.objects.get(number=place().json()["number"])
+
+    def rows():
+        return [Notification(order=order, subject="s", event=e, channel="email", recipient="a@b.c") for e in "xy"]
+
+    insert_rows(rows()[:1], ignore_conflicts=True)
+    insert_rows(rows(), ignore_conflicts=True)  # x is there: only y is added
+    insert_rows(rows(), ignore_conflicts=True)
+    assert sorted(Notification.objects.filter(subject="s").values_list("event", flat=True)) == ["x", "y"]
