@@ -276,6 +276,10 @@ def _settle(
         StockMovement.Kind.COMMIT: (-1, -1),
         StockMovement.Kind.RETURN: (1, 0),
     }[kind]
+    if connection.vendor == "postgresql" and len(holders) == 1 and not except_warehouses:
+        return _settle_one_postgresql(
+            holder=holders[0], state=state, new_state=new_state, kind=kind, deltas=deltas, actor=actor, note=note
+        )
     with transaction.atomic(savepoint=False):  # in a caller's transaction (a payment's): no savepoint round trips
         held = list(
             Reservation.objects.select_for_update()
@@ -315,6 +319,56 @@ def _settle(
             ]
         )
         return sum(per_item.values())
+
+
+def _settle_one_postgresql(*, holder, state, new_state, kind, deltas, actor, note) -> int:
+    """_settle of one holder (a payment, a cancellation) in one statement, as _reserve_sql does: four
+    statements built by the ORM cost the payment worker more than anything else it did."""
+    params = {
+        "holder": holder,
+        "state": state,
+        "new_state": new_state,
+        "kind": kind,
+        "on_hand": deltas[0],
+        "reserved": deltas[1],
+        "actor": actor,
+        "note": note[:255],
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_ONE_SQL, params)
+        return cursor.fetchone()[0]
+
+
+# Reservation rows locked (and re-checked: a second settle racing this one finds nothing left), then the stock
+# rows in id order, as placements lock them; one ledger row per stock row.
+_SETTLE_ONE_SQL = """
+WITH held AS MATERIALIZED (
+    SELECT r.id, r.stock_item_id, r.quantity FROM inventory_reservation r
+    WHERE r.holder = %(holder)s AND r.state = %(state)s
+    ORDER BY r.stock_item_id, r.id FOR UPDATE
+),
+res AS (
+    UPDATE inventory_reservation r SET state = %(new_state)s, updated_at = %(now)s FROM held WHERE r.id = held.id
+),
+per_item AS MATERIALIZED (SELECT stock_item_id AS id, sum(quantity)::integer AS q FROM held GROUP BY stock_item_id),
+locked AS MATERIALIZED (
+    SELECT s.id FROM inventory_stockitem s WHERE s.id IN (SELECT id FROM per_item) ORDER BY s.id FOR NO KEY UPDATE
+),
+upd AS (
+    UPDATE inventory_stockitem s
+    SET on_hand = s.on_hand + per_item.q * %(on_hand)s, reserved = s.reserved + per_item.q * %(reserved)s
+    FROM per_item JOIN locked ON locked.id = per_item.id WHERE s.id = per_item.id
+),
+mov AS (
+    INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta, reference,
+                                         actor, note, created_at)
+    SELECT per_item.id, %(kind)s, per_item.q, per_item.q * %(on_hand)s, per_item.q * %(reserved)s, %(holder)s,
+           %(actor)s, %(note)s, %(now)s
+    FROM per_item ORDER BY per_item.id
+)
+SELECT coalesce(sum(q), 0)::integer FROM per_item
+"""
 
 
 def _stock_add_many(per_item: dict[int, int], deltas: tuple[int, int]) -> None:

@@ -1,8 +1,9 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory import services
@@ -163,3 +164,39 @@ def test_available_is_one_number_for_the_api_and_the_admin_and_skips_inactive_wa
     client.force_login(UserFactory(username="root", is_superuser=True))
     changelist = client.get(reverse("admin:inventory_product_changelist"))
     assert changelist.context["cl"].result_list[0].available == 100
+
+
+@pytest.mark.django_db
+def test_settling_one_holder_is_one_statement_and_agrees_with_the_batch_path():
+    sh, gz = WarehouseFactory(code="SH", priority=1), WarehouseFactory(code="GZ", priority=2)
+    p, q = ProductFactory(sku="P"), ProductFactory(sku="Q")
+    a, b, c = stock(p, sh, 10), stock(p, gz, 10), stock(q, sh, 10)
+    for holder in ("ONE", "TWO"):
+        for plan in ([(a.pk, "P", 2), (b.pk, "P", 1), (c.pk, "Q", 1)], [(a.pk, "P", 3)]):
+            with transaction.atomic():  # two reservation rows of the holder on stock row a
+                stock_reserve(
+                    holder=holder, allocations=[Allocation(*x) for x in plan], expires_at=timezone.now(), actor="t"
+                )
+
+    with CaptureQueriesContext(connection) as captured:
+        assert services.stock_commit(holder="ONE", actor="t", note="paid") == 7
+    assert len(captured.captured_queries) == 1  # PostgreSQL: one statement (others: the batch path's)
+    assert (
+        services._settle(  # two holders: the batch path
+            holders=["TWO", "NOBODY"], state="active", new_state="committed", kind="commit", actor="t", note="paid"
+        )
+        == 7
+    )
+    assert services.stock_commit(holder="ONE", actor="t") == 0  # exactly once
+
+    def ledger(holder):
+        rows = StockMovement.objects.filter(reference=holder, kind="commit").order_by("stock_item_id")
+        return list(rows.values_list("stock_item_id", "quantity", "on_hand_delta", "reserved_delta", "note"))
+
+    assert (
+        ledger("ONE")
+        == ledger("TWO")
+        == [(a.pk, 5, -5, -5, "paid"), (b.pk, 1, -1, -1, "paid"), (c.pk, 1, -1, -1, "paid")]
+    )
+    assert list(StockItem.objects.order_by("pk").values_list("on_hand", "reserved")) == [(0, 0), (8, 0), (8, 0)]
+    assert set(Reservation.objects.values_list("state", flat=True)) == {"committed"}
