@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
+from core.db import insert_rows
 from core.errors import ApplicationError, InvalidTransition
 
 from .models import TransitionLog
@@ -107,7 +108,7 @@ def transition_logs_batched():
         yield
     finally:
         _batch.reset(token)
-    TransitionLog.objects.bulk_create(rows)
+    insert_rows(rows)
 
 
 # How the log's named actors read to staff.
