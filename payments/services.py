@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import OperationalError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -382,7 +383,7 @@ def _note_verified(event: PaymentEvent, n: Notification) -> None:
 INBOX = Q(direction=PaymentEvent.Direction.INBOUND, outcome=Outcome.RECEIVED, signature_valid=True)
 
 
-def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
+def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True, queued: list[PaymentEvent] | None = None) -> int:
     """Apply a payment's queued callbacks in the order they arrived, each exactly once: they are re-read
     under the order's lock (then the payment's, the order every money path takes) and leave the inbox in
     the transaction that applies them. With `skip_locked`, an order another worker (or a placement, the
@@ -392,10 +393,10 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     Each stored body is verified again as at its receipt (as a replay is); a PayPal approval is captured
     here, outside any lock (PayPal captures once per payment, however often asked), and only PayPal's answer
     is applied. A capture that fails leaves the payment pending for the stale-payment query, which captures
-    an approved order itself.
+    an approved order itself. `queued`: the payment's callbacks as a batch read them with other payments'.
     """
-    queued = PaymentEvent.objects.filter(INBOX, payment_id=payment_id).select_related("payment")
-    queued = list(queued.order_by("id"))
+    if queued is None:
+        queued = list(_inbox(payment_ids=[payment_id]))
     if not queued:
         return 0
     payment = queued[0].payment  # as it stood before the lock: read again under it
@@ -435,6 +436,10 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True) -> int:
     return settled + len(events)
 
 
+def _inbox(*, payment_ids: list[int]) -> QuerySet[PaymentEvent]:
+    return PaymentEvent.objects.filter(INBOX, payment_id__in=payment_ids).select_related("payment").order_by("id")
+
+
 def _settle(event: PaymentEvent, outcome: str, message: str, signature_valid: bool = True) -> int:
     """Take an event out of the inbox without applying it; 0 if another run had taken it already."""
     logger.warning("payment event %s: %s", event.pk, message)
@@ -453,10 +458,13 @@ def payments_inbox_batch(batch_size: int) -> int:
     )
     seen = list(dict.fromkeys(payment_ids))[:batch_size]
     random.shuffle(seen)  # runs side by side read the same oldest payments: each starts somewhere else in them
+    queued = defaultdict(list)  # read for the whole batch at once; each payment re-checks them under its lock
+    for event in _inbox(payment_ids=seen):
+        queued[event.payment_id].append(event)
     taken = 0
     for payment_id in seen:
         try:
-            taken += payment_inbox_apply(payment_id=payment_id)
+            taken += payment_inbox_apply(payment_id=payment_id, queued=queued[payment_id])
         except OperationalError:
             raise  # the database went away: the next run tries again
         except Exception as exc:  # one payment's callbacks must not hold up everyone else's behind them

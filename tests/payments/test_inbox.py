@@ -290,3 +290,22 @@ def test_a_callback_that_cannot_be_applied_is_set_aside_and_the_others_go_on(pla
     monkeypatch.setattr(services, "order_confirm_payment", confirm)
     result = payment_replay_event(event=first, user=UserFactory(group="Finance"))  # finance, once it is fixed
     assert result.accepted and state(numbers[0]) == ("confirmed", "paid", "paid")
+
+
+@pytest.mark.django_db
+def test_a_batch_reads_its_payments_callbacks_in_one_statement(place, product, start):
+    numbers = [
+        place(order_body(customer={**order_body()["customer"], "id": f"b{i}"})).json()["number"] for i in range(3)
+    ]
+    for number in numbers:
+        reference = start(number, "stripe")["reference"]
+        for _ in range(2):  # a resend: two callbacks of the payment, applied in order
+            assert deliver(Client(), signed(reference, "stripe")).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert payments_inbox_batch(50) == 3
+    events = 'SELECT "payments_paymentevent"'
+    reads = [sql for q in captured.captured_queries if (sql := q["sql"]).startswith(events) and "FOR UPDATE" not in sql]
+    assert len(reads) == 2, reads  # which payments, then their callbacks (each payment re-checks its own locked)
+    assert [state(number) for number in numbers] == [("confirmed", "paid", "paid")] * 3
+    outcomes = PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("outcome", flat=True)
+    assert list(outcomes) == ["applied", "duplicate"] * 3
