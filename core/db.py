@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from typing import TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
+
+M = TypeVar("M", bound=models.Model)
 
 
 def require_transaction(what: str) -> None:
@@ -107,3 +110,20 @@ def _insert_sql(
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
     return sql, fields, returning
+
+
+def row_lock(model: type[M], pk, *, skip_locked: bool = False) -> M | None:
+    """`select_for_update(skip_locked=…).filter(pk=pk).first()` for a hot path: the statement's text is built
+    once per model (the ORM compiled a select of every column anew, each time). None: no such row, or another
+    transaction holds it and `skip_locked`. Databases without row locks (SQLite) just read it."""
+    return next(iter(model._default_manager.raw(_row_lock_sql(model, skip_locked, connection.vendor), [pk])), None)
+
+
+@functools.cache
+def _row_lock_sql(model: type[models.Model], skip_locked: bool, vendor: str) -> str:
+    quote, meta = connection.ops.quote_name, model._meta
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+    return sql

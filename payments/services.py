@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
-from core.db import insert_rows, lock_or_skip
+from core.db import insert_rows, lock_or_skip, row_lock
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -419,12 +419,11 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True, queued: li
     if not notes:
         return settled
     with transaction.atomic(), transition_logs_batched():
-        orders = Order.objects.filter(pk=payment.order_id)
-        order = (lock_or_skip(orders) if skip_locked else orders.select_for_update()).first()
+        order = row_lock(Order, payment.order_id, skip_locked=skip_locked)
         if order is None:
             return settled  # busy: the next run takes them
         about_order(order.number)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = row_lock(Payment, payment_id)
         # Which of them are still in the inbox, now that no other run can take them (the rows were read above).
         still = set(PaymentEvent.objects.filter(INBOX, pk__in=notes).select_for_update().values_list("pk", flat=True))
         events = [event for event in queued if event.pk in still]
