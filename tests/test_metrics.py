@@ -63,6 +63,8 @@ def test_refusals_are_counted_by_code_across_two_web_processes(api_user, product
 
     try:
         wait_until(lambda: _answers(get, "/healthz"), timeout=30, interval=0.3)
+        # both workers loaded (each writes its metric files as it loads), or one may answer all the requests
+        wait_until(lambda: len({p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("*.db")}) == 2, timeout=30)
         bad = order_body()
         unknown = order_body(items=[{"sku": "NO-SUCH-SKU", "quantity": 1, "unit_price": "1.00"}])
         bodies = [{**bad, "items": []}] * 12 + [unknown] * 6
