@@ -449,14 +449,48 @@ class Tagged:
         self.out.put({**result, "kind": self.kind})
 
 
-def burst_client(idx, n_callbacks, port, token, dup_rate, warmup, duration, barrier, out, release):
-    """Burst mode: the first `n_callbacks` clients send callbacks, the others place orders, all at once."""
+def burst_client(idx, n_callbacks, ports, token, dup_rate, warmup, duration, barrier, out, release):
+    """Burst mode: the first `n_callbacks` clients send callbacks, the others place orders, all at once
+    (ports: the callbacks' server, the placements')."""
     if idx < n_callbacks:
         http_callback_client(
-            idx, n_callbacks, port, dup_rate, warmup, duration, barrier, Tagged(out, "callback"), release
+            idx, n_callbacks, ports[0], dup_rate, warmup, duration, barrier, Tagged(out, "callback"), release
         )
     else:
-        http_client(idx, "spread", port, token, warmup, duration, 10**9, barrier, Tagged(out, "placement"), release)
+        http_client(idx, "spread", ports[1], token, warmup, duration, 10**9, barrier, Tagged(out, "placement"), release)
+
+
+def start_server(env: dict, port: int, workers: int, token: str) -> subprocess.Popen:
+    """gunicorn on `port`, once it answers."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/v1/products/HOT-1/", headers={"Authorization": f"Token {token}"})
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    return server
 
 
 INBOX_SQL = (
@@ -763,6 +797,11 @@ def main() -> None:
         action="store_true",
         help="time the inbox drain with the follow-ups worker still stopped (deployed, it has machines of its own)",
     )
+    ap.add_argument(
+        "--callbacks-apart",
+        action="store_true",
+        help="burst mode: callbacks go to a gunicorn of their own (one worker), as deployed",
+    )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
@@ -798,35 +837,11 @@ def main() -> None:
         print(json.dumps(line), flush=True)
 
     workers: list[subprocess.Popen] = []  # started by the first callback or burst mode
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "256",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server, callback_server = start_server(env, args.port, args.workers, token), None
     try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                c.request("GET", "/api/v1/products/HOT-1/", headers={"Authorization": f"Token {token}"})
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        # burst with --callbacks-apart: the gateways' callbacks on a gunicorn of their own, as deployed
+        callback_server = start_server(env, args.port + 1, 1, token) if args.callbacks_apart else None
+        callback_port = args.port + 1 if callback_server else args.port
         global CALLBACKS
         next_payment = args.first_payment
         modes = args.modes.split(",")
@@ -844,7 +859,15 @@ def main() -> None:
                 res = run_clients(
                     burst_client,
                     clients,
-                    lambda i, n=clients // 2: (i, n, args.port, token, args.dup_rate, args.warmup, args.burst_seconds),
+                    lambda i, n=clients // 2: (
+                        i,
+                        n,
+                        (callback_port, args.port),
+                        token,
+                        args.dup_rate,
+                        args.warmup,
+                        args.burst_seconds,
+                    ),
                     server.pid,
                 )
                 drain = timed_drain(workers, dsn, next_payment, args.followups_apart)
@@ -904,8 +927,9 @@ def main() -> None:
         print(json.dumps(line), flush=True)
         lines.append(line)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for web in filter(None, (server, callback_server)):
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
         for worker in workers:
