@@ -113,17 +113,34 @@ def _insert_sql(
 
 
 def row_lock(model: type[M], pk, *, skip_locked: bool = False) -> M | None:
-    """`select_for_update(skip_locked=…).filter(pk=pk).first()` for a hot path: the statement's text is built
-    once per model (the ORM compiled a select of every column anew, each time). None: no such row, or another
-    transaction holds it and `skip_locked`. Databases without row locks (SQLite) just read it."""
-    return next(iter(model._default_manager.raw(_row_lock_sql(model, skip_locked, connection.vendor), [pk])), None)
+    """`select_for_update(skip_locked=…).filter(pk=pk).first()` for a hot path: the statement and the column
+    converters are built once per model (the ORM compiled a select of every column anew, each time). None: no
+    such row, or another transaction holds it and `skip_locked`. Databases without row locks (SQLite) just
+    read it."""
+    sql, converters = _row_lock_sql(model, skip_locked, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, column, functions in converters:
+        for convert in functions:
+            values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, None, values)
 
 
 @functools.cache
-def _row_lock_sql(model: type[models.Model], skip_locked: bool, vendor: str) -> str:
+def _row_lock_sql(model: type[models.Model], skip_locked: bool, vendor: str) -> tuple[str, list]:
     quote, meta = connection.ops.quote_name, model._meta
     columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
     sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
-    return sql
+    converters = []  # as the ORM applies them: the backend's (SQLite's decimals), then the field's (JSON)
+    for index, field in enumerate(meta.concrete_fields):
+        column = field.get_col(meta.db_table)
+        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if functions:
+            converters.append((index, column, functions))
+    return sql, converters
