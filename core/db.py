@@ -112,14 +112,14 @@ def _insert_sql(
     return sql, fields, returning
 
 
-def row_lock(model: type[M], pk, *, skip_locked: bool = False) -> M | None:
-    """`select_for_update(skip_locked=…).filter(pk=pk).first()` for a hot path: the statement and the column
-    converters are built once per model (the ORM compiled a select of every column anew, each time). None: no
-    such row, or another transaction holds it and `skip_locked`. Databases without row locks (SQLite) just
-    read it."""
-    sql, converters = _row_lock_sql(model, skip_locked, connection.vendor)
+def row_lock(model: type[M], value, *, by: str = "pk", skip_locked: bool = False) -> M | None:
+    """`select_for_update(skip_locked=…).filter(<by>=value).first()`, `by` the primary key or a unique field,
+    for a hot path: the statement and the column converters are built once per model (the ORM compiled a
+    select of every column anew, each time). None: no such row, or another transaction holds it and
+    `skip_locked`. Databases without row locks (SQLite) just read it."""
+    sql, converters = _row_lock_sql(model, by, skip_locked, connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
+        cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -131,10 +131,12 @@ def row_lock(model: type[M], pk, *, skip_locked: bool = False) -> M | None:
 
 
 @functools.cache
-def _row_lock_sql(model: type[models.Model], skip_locked: bool, vendor: str) -> tuple[str, list]:
+def _row_lock_sql(model: type[models.Model], by: str, skip_locked: bool, vendor: str) -> tuple[str, list]:
     quote, meta = connection.ops.quote_name, model._meta
+    key = meta.pk if by == "pk" else meta.get_field(by)
+    assert key.primary_key or key.unique, f"{model.__name__}.{by} is not unique"
     columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(key.column)} = %s"
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     converters = []  # as the ORM applies them: the backend's (SQLite's decimals), then the field's (JSON)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from config.api import untrusted_text_problem
-from core.db import lock_or_skip
+from core.db import insert_rows, lock_or_skip, row_lock
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply
@@ -77,7 +77,7 @@ def shipment_create_for_order(*, order_number: str, actor: Actor, skip_locked: b
     with transaction.atomic():
         if skip_locked:
             about_order(order_number)
-            order = lock_or_skip(Order.objects.filter(number=order_number)).first()
+            order = row_lock(Order, order_number, by="number", skip_locked=True)
             if order is None:
                 return []
         else:
@@ -91,8 +91,9 @@ def shipment_create_for_order(*, order_number: str, actor: Actor, skip_locked: b
             by_warehouse[row["stock_item__warehouse_id"]].append(row)
         shipments = []
         for warehouse_id, rows in by_warehouse.items():
-            shipment = Shipment.objects.create(order=order, warehouse_id=warehouse_id, priority=_priority(order, now))
-            ShipmentLine.objects.bulk_create(
+            shipment = Shipment(order=order, warehouse_id=warehouse_id, priority=_priority(order, now))
+            insert_rows([shipment])
+            insert_rows(
                 [
                     ShipmentLine(
                         shipment=shipment,

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.celery_app import left_to_sweeps
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
-from core.db import insert_together, lock_or_skip, prefetched, require_transaction
+from core.db import insert_together, lock_or_skip, prefetched, require_transaction, row_lock
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry, transition_logs_batched
@@ -329,7 +329,10 @@ def order_place(
 
 def _lock_order(number: str) -> Order:
     about_order(number)  # every line logged from here on is about this order
-    return Order.objects.select_for_update().get(number=number)
+    order = row_lock(Order, number, by="number")
+    if order is None:
+        raise Order.DoesNotExist(f"no order {number}")
+    return order
 
 
 def order_lock(*, number: str) -> Order:
