@@ -3,17 +3,16 @@ transaction, so a replay answers byte-for-byte what the first call did and a fai
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection
-from django.utils import timezone
+from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 
+from core.db import insert_rows
 from core.errors import ApplicationError
 
 from .models import IdempotencyKey
@@ -55,31 +54,18 @@ def response_remember(
     *, client: AbstractBaseUser, key: str, fingerprint: str, status: int, body: dict[str, Any], order_number: str
 ) -> Stored:
     """Store the response in the caller's transaction. A concurrent request that committed the same key
-    first makes this raise, and so rolls the caller's change back.
-
-    One hand-written INSERT, its SQL built once per process: the model's save() cost more than the statement,
-    on every placement."""
+    first makes this raise, and so rolls the caller's change back. Written with core.db.insert_rows, its SQL
+    built once: the model's save() cost more than the statement, on every placement."""
+    row = IdempotencyKey(
+        client=client,
+        key=key,
+        request_hash=fingerprint,
+        response_status=status,
+        response_body=body,
+        order_number=order_number,
+    )
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _remember_sql(),
-                [
-                    client.pk,
-                    key,
-                    fingerprint,
-                    status,
-                    IdempotencyKey._meta.get_field("response_body").get_db_prep_save(body, connection),
-                    order_number,
-                    connection.ops.adapt_datetimefield_value(timezone.now()),
-                ],
-            )
+        insert_rows([row])
     except IntegrityError as exc:  # (client, key) is unique
         raise IdempotencyKeyInUse() from exc
     return Stored(status=status, body=body)
-
-
-@functools.cache
-def _remember_sql() -> str:
-    columns = ["client", "key", "request_hash", "response_status", "response_body", "order_number", "created_at"]
-    quoted = ", ".join(connection.ops.quote_name(IdempotencyKey._meta.get_field(c).column) for c in columns)
-    return f"INSERT INTO {IdempotencyKey._meta.db_table} ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})"
