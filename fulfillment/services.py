@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from config.api import untrusted_text_problem
-from core.db import insert_rows, lock_or_skip, row_lock
+from core.db import insert_rows, lock_or_skip, row_lock, save_fields
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply
@@ -112,7 +112,7 @@ def shipment_create_for_order(*, order_number: str, actor: Actor, skip_locked: b
             )
             shipments.append(shipment)
         transition_apply(order, "start_processing", actor=actor, reason=str(_("Picking list sent to the warehouse")))
-        order.save(update_fields=["status", "updated_at"])
+        save_fields(order, ["status", "updated_at"])
         emit("order.processing", order=order)
     return shipments
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.celery_app import left_to_sweeps
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
-from core.db import insert_together, lock_or_skip, prefetched, require_transaction, row_lock
+from core.db import insert_together, lock_or_skip, prefetched, require_transaction, row_lock, save_fields
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry, transition_logs_batched
@@ -361,7 +361,7 @@ def order_confirm_payment(*, order: Order, actor: Actor, reason: str = "") -> st
     transition_apply(order, "mark_paid", actor=actor, reason=reason)
     if order.status == OrderStatus.PENDING:
         transition_apply(order, "confirm", actor=actor, reason=reason)
-        order.save(update_fields=["status", "payment_status", "updated_at"])
+        save_fields(order, ["status", "payment_status", "updated_at"])
         stock_commit(holder=order.number, actor=_label(actor), note="paid")
         emit("order.paid", order=order)
         return "confirmed"
@@ -508,7 +508,7 @@ def order_processing_timed(*, order: Order, **payload) -> None:
     if ready is None:
         return
     order.processing_seconds = max((timezone.now() - ready).total_seconds(), 0.0)
-    Order.objects.filter(pk=order.pk).update(processing_seconds=order.processing_seconds)
+    save_fields(order, ["processing_seconds"])
     if order.processing_seconds > settings.SLOW_ORDER_SECONDS:
         emit("order.slow", order=order, seconds=order.processing_seconds)
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
-from core.db import insert_rows, lock_or_skip, row_lock
+from core.db import insert_rows, lock_or_skip, row_lock, save_fields
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -121,7 +121,7 @@ def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor
         "pending_restock": str(_("Paid after the order closed and the stock is gone: awaiting restock.")),
         "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
     }.get(result, payment.attention)
-    payment.save(update_fields=["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
+    save_fields(payment, ["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
     if result in ("confirmed_late", "pending_restock", "already_paid"):
         emit("payment.late", order=order, payment=payment)
     return Outcome.APPLIED, result
@@ -237,7 +237,7 @@ def _apply_locked(
     else:
         outcome, message, accepted = Outcome.APPLIED, f"nothing to do for {n.event_type}", True
     event.outcome, event.error = outcome, "" if accepted else message
-    event.save(update_fields=["payment", "outcome", "error", *VERIFIED_FIELDS])
+    save_fields(event, ["payment", "outcome", "error", *VERIFIED_FIELDS])
     logger.info("payment %s: %s (%s)", payment.reference, message, n.event_type)
     return CallbackResult(accepted=accepted, message=message, event=event)
 

@@ -68,3 +68,28 @@ def test_insert_rows_ignoring_conflicts_skips_the_rows_already_there(place, prod
     insert_rows(rows(), ignore_conflicts=True)  # x is there: only y is added
     insert_rows(rows(), ignore_conflicts=True)
     assert sorted(Notification.objects.filter(subject="s").values_list("event", flat=True)) == ["x", "y"]
+
+
+@pytest.mark.django_db
+def test_save_fields_writes_what_save_with_update_fields_would(place, product):
+    from django.db import DatabaseError
+
+    from core.db import save_fields
+
+    order = Order.objects.get(number=place().json()["number"])
+    before = order.updated_at
+    order.customer_name, order.customer_email, order.processing_seconds = "改名", "not-saved@example.com", 1.5
+    with CaptureQueriesContext(connection) as captured:
+        save_fields(order, ["customer_name", "processing_seconds", "updated_at"])
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["UPDATE"]
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.customer_name, stored.processing_seconds) == ("改名", 1.5)
+    assert stored.customer_email != "not-saved@example.com"  # only the fields named
+    assert stored.updated_at == order.updated_at > before  # auto_now set, as save() sets it
+    item = order.items.first()
+    item.order_id, item.quantity = order.pk, 7  # a foreign key named by its field
+    save_fields(item, ["order", "quantity"])
+    assert order.items.get(pk=item.pk).quantity == 7
+    item.delete()
+    with pytest.raises(DatabaseError):  # as save(update_fields=…) on a row that is gone
+        save_fields(item, ["quantity"])
