@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from orders.models import OrderStatus
 
-from .models import Payment, PaymentStatus
+from .models import Payment, PaymentEvent, PaymentStatus
 
 
 def payments_needing_attention(queryset: QuerySet[Payment] | None = None) -> QuerySet[Payment]:
@@ -63,3 +63,27 @@ def _payment_for_callback_sql(vendor: str) -> str:
     columns = ", ".join(quote(meta.get_field(name).column) for name in CALLBACK_FIELDS)
     reference, gateway = (quote(meta.get_field(name).column) for name in ("reference", "gateway"))
     return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {reference} = %s AND {gateway} = %s"
+
+
+def inbox_events_locked(event_ids: list[int]) -> set[int]:
+    """Which of these callbacks are still in the inbox, locked (the apply's re-check under the order's lock).
+
+    Hand-written, its SQL built once per count: it runs for every payment applied, and the ORM's
+    compilation of it cost more than the statement. The inbox is `payments.services.INBOX`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _inbox_events_locked_sql(len(event_ids), connection.vendor),
+            [*event_ids, PaymentEvent.Direction.INBOUND, PaymentEvent.Outcome.RECEIVED, True],
+        )
+        return {event_id for (event_id,) in cursor.fetchall()}
+
+
+@functools.cache
+def _inbox_events_locked_sql(count: int, vendor: str) -> str:
+    quote, meta = connection.ops.quote_name, PaymentEvent._meta
+    column = {name: quote(meta.get_field(name).column) for name in ("id", "direction", "outcome", "signature_valid")}
+    sql = (
+        f"SELECT {column['id']} FROM {quote(meta.db_table)} WHERE {column['id']} IN ({', '.join(['%s'] * count)}) "
+        f"AND {column['direction']} = %s AND {column['outcome']} = %s AND {column['signature_valid']} = %s"
+    )
+    return sql + " FOR UPDATE" if connection.features.has_select_for_update else sql

@@ -38,7 +38,7 @@ from orders.services import order_confirm_payment, order_lock, order_payment_fai
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
 from .gateways.base import GatewayRefused
 from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
-from .selectors import payment_for_callback
+from .selectors import inbox_events_locked, payment_for_callback
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -425,7 +425,7 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True, queued: li
         about_order(order.number)
         payment = row_lock(Payment, payment_id)
         # Which of them are still in the inbox, now that no other run can take them (the rows were read above).
-        still = set(PaymentEvent.objects.filter(INBOX, pk__in=notes).select_for_update().values_list("pk", flat=True))
+        still = inbox_events_locked(list(notes))
         events = [event for event in queued if event.pk in still]
         for event in events:
             n = notes[event.pk]

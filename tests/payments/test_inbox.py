@@ -4,7 +4,7 @@ endpoint checks and stores, a worker applies each exactly once, in the order the
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -13,6 +13,7 @@ from inventory.models import StockItem, StockMovement
 from orders.models import Order
 from payments.gateways import get_gateway
 from payments.models import Payment, PaymentEvent
+from payments.selectors import inbox_events_locked
 from payments.services import INBOX, payments_inbox_batch
 from tests.conftest import order_body
 from tests.orders.test_concurrency import assert_ledger_matches, run_threads
@@ -52,7 +53,11 @@ def test_a_callback_is_answered_once_stored_and_applied_once_by_the_worker(clien
         True,
     )
 
+    with transaction.atomic():
+        assert inbox_events_locked([queued.pk, queued.pk + 1000]) == {queued.pk}  # the apply's re-check
     assert drain() == 1
+    with transaction.atomic():
+        assert inbox_events_locked([queued.pk]) == set()  # applied: out of the inbox
     assert state(order["number"]) == ("confirmed", "paid", "paid")
     assert StockItem.objects.values_list("on_hand", "reserved").get() == (98, 0)
     assert PaymentEvent.objects.get(pk=queued.pk).outcome == "applied"
