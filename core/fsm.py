@@ -84,7 +84,7 @@ def transition_apply(
     )
     batch = _batch.get()
     if batch is None:
-        entry.save()
+        insert_rows([entry])
     else:
         batch.append(entry)
     return entry

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.celery_app import enqueue_on_commit, wake_on_commit
-from core.db import insert_rows, lock_or_skip
+from core.db import insert_rows, lock_or_skip, row_lock, save_fields
 from core.fsm import transition_apply, transition_logs_batched
 from orders.models import Order
 from orders.tracking import tracking_page_url
@@ -215,7 +215,7 @@ def _start(n: Notification, now) -> bool:
     transition_apply(n, "start", actor=ACTOR)
     n.attempts += 1
     n.sending_since = now
-    n.save(update_fields=["status", "attempts", "sending_since"])
+    save_fields(n, ["status", "attempts", "sending_since"])
     return True
 
 
@@ -245,12 +245,12 @@ def _send(started: list[Notification]) -> list[str]:
                     n.due_at = timezone.now() + _backoff(n.attempts)
                 n.save(update_fields=["status", "last_error", "due_at"])
         else:
-            with transaction.atomic():
-                n = Notification.objects.select_for_update().get(pk=n.pk)
+            with transaction.atomic():  # every message passes here: its lock and write are built once (core.db)
+                n = row_lock(Notification, n.pk)
                 if n.status == NotificationStatus.SENDING:  # (not if the stalled-send sweep queued it again)
                     transition_apply(n, "succeed", actor=ACTOR)
                     n.sent_at, n.provider_message_id, n.last_error = timezone.now(), provider_id[:200], ""
-                    n.save(update_fields=["status", "sent_at", "provider_message_id", "last_error"])
+                    save_fields(n, ["status", "sent_at", "provider_message_id", "last_error"])
         statuses.append(n.status)
     return statuses
 
