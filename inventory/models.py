@@ -116,7 +116,9 @@ class StockMovement(models.Model):
     quantity = models.IntegerField(_("quantity"))
     on_hand_delta = models.IntegerField(_("on hand change"), default=0)
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
-    reference = models.CharField(_("reference"), max_length=100, blank=True, db_index=True)
+    # not indexed: nothing looks a movement up by reference (the admin's search ORs it with `actor` contains, a
+    # scan whatever the indexes), and the ledger takes a row per stock line of every placement and payment
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
     actor = models.CharField(_("actor"), max_length=150)
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
@@ -139,7 +141,7 @@ class Reservation(models.Model):
         COMMITTED = "committed", _("Committed")
         RETURNED = "returned", _("Returned to stock")
 
-    holder = models.CharField(_("holder"), max_length=64, db_index=True)
+    holder = models.CharField(_("holder"), max_length=64)
     stock_item = models.ForeignKey(
         StockItem, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("stock item")
     )
@@ -153,7 +155,11 @@ class Reservation(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("reservation")
         verbose_name_plural = _("reservations")
-        indexes = [models.Index(fields=["state", "expires_at"], name="reservation_state_expiry_idx")]
+        indexes = [
+            models.Index(fields=["state", "expires_at"], name="reservation_state_expiry_idx"),
+            # a Meta index, not db_index: that adds a varchar_pattern_ops twin no holder lookup uses
+            models.Index(fields=["holder"], name="reservation_holder_idx"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive")]
 
     def __str__(self):

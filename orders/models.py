@@ -188,8 +188,8 @@ class Order(FSMModelMixin, models.Model):
             ("change_order_contact", _("Can correct the customer's contact details and address")),
         ]
         indexes = [
-            models.Index(fields=["customer_id", "content_hash", "created_at"], name="order_duplicate_idx"),
             models.Index(fields=["status", "reservation_expires_at"], name="order_expiry_idx"),
+            # also the duplicate rule's read (orders.selectors.recent_same_content): a customer has few orders a day
             models.Index(fields=["client", "customer_id", "created_at"], name="order_client_customer_idx"),
             models.Index(fields=["client", "created_at"], name="order_client_created_idx"),
             models.Index(Upper("customer_id"), name="order_customer_id_upper_idx"),  # the admin's search

@@ -51,7 +51,7 @@ def recent_same_content(
 ) -> list[tuple[str, bool]]:
     """The customer's orders of the same content since `since`, newest first, cancelled ones aside, each with
     whether it is within the review window (the duplicate rule). Hand-written because building and compiling
-    the queryset cost more than running it, on every placement; it reads `order_duplicate_idx`."""
+    the queryset cost more than running it, on every placement; it reads `order_client_customer_idx`."""
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
