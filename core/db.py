@@ -47,10 +47,45 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
     path whose rows refer to each other by ids it already holds (a placement's order, items and log).
 
     Each table's INSERT is the one bulk_create would send; unlike bulk_create, the rows do not get their own
-    new ids back, and no signals are sent (bulk_create sends none either).
+    new ids back, and no signals are sent (bulk_create sends none either). The statement's text is compiled
+    once per tables, row counts and primary keys given, and only the values are prepared each time (the ORM's
+    compilation of three INSERTs cost more than running them, on every placement); the values must be
+    plain values, not expressions.
     """
     groups = tuple((model, objs) for model, objs in groups if objs)
-    parts, params = [], []
+    shape = tuple((m, len(objs), getattr(objs[0], m._meta.pk.attname) is not None) for m, objs in groups)
+    compiled = _TOGETHER.get((connection.vendor, shape))
+    if compiled is None:
+        compiled, params = _together_compile(groups)
+        _TOGETHER[connection.vendor, shape] = compiled
+    else:
+        params = _together_params(compiled[1], groups)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled[0], params)
+    for _model, objs in groups:
+        for obj in objs:
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
+_TOGETHER: dict[tuple, tuple[str, list[tuple[list[models.Field], bool]]]] = {}
+
+
+def _together_params(tables: list[tuple[list[models.Field], bool]], groups) -> list:
+    """The values of a statement compiled before, prepared and laid out as the ORM's compiler does."""
+    params = []
+    for (fields, unnest), (_model, objs) in zip(tables, groups, strict=True):
+        rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+        if unnest:  # one array per column
+            params.extend([row[i] for row in rows] for i in range(len(fields)))
+        else:
+            params.extend(value for row in rows for value in row)
+    return params
+
+
+def _together_compile(groups) -> tuple[tuple[str, list[tuple[list[models.Field], bool]]], list]:
+    """insert_together's statement as the ORM compiles it, with its parameters, and for each table the fields
+    it writes and whether the ORM sent the rows as arrays (UNNEST, PostgreSQL's form for several rows)."""
+    parts, params, tables = [], [], []
     for model, objs in groups:
         fields = [
             f
@@ -62,13 +97,10 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
         ((sql, group_params),) = query.get_compiler(connection=connection).as_sql()
         parts.append(sql)
         params.extend(group_params)
+        tables.append((fields, " UNNEST(" in sql))
     *first, last = parts
     ctes = "WITH " + ", ".join(f"t{n} AS ({sql})" for n, sql in enumerate(first)) + " " if first else ""
-    with connection.cursor() as cursor:
-        cursor.execute(ctes + last, params)
-    for _model, objs in groups:
-        for obj in objs:
-            obj._state.adding, obj._state.db = False, connection.alias
+    return (ctes + last, tables), params
 
 
 def insert_rows(objs: list[models.Model], *, ignore_conflicts: bool = False) -> None:

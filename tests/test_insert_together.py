@@ -1,12 +1,14 @@
 """core.db.insert_together and insert_rows: rows in one statement, exactly as bulk_create and save() write them."""
 
+import copy
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.db import insert_rows, insert_together
+from core.db import _together_compile, _together_params, insert_rows, insert_together
 from core.fsm import transition_log_entry
 from core.models import TransitionLog
 from notifications.models import Notification
@@ -38,6 +40,52 @@ def test_rows_of_two_tables_in_one_statement_and_a_single_table(place, product):
     lone = transition_log_entry(order, field="note", source="x", target="y", name="note", actor="test")
     insert_together((TransitionLog, [lone]))
     assert TransitionLog.objects.filter(object_id=str(order.pk), transition="note").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_statement_compiled_before_gets_the_values_the_orm_would_send(place, product):
+    """A shape (tables, row counts) is compiled once; later calls lay out their values themselves, as the ORM's
+    compiler does: one row as VALUES, several as one array per column (UNNEST)."""
+    placed = Order.objects.get(number=place().json()["number"])
+
+    def groups(n: int, items: int, logs: int):
+        order = copy.copy(placed)
+        order.id, order.number = placed.pk + 1000 + n, f"{placed.number}-{n}"
+        rows = [
+            OrderItem(
+                order=order,
+                product=product,
+                sku=product.sku,
+                name=f"第{i}件",
+                unit_price=Decimal("1.10") * (i + n),
+                quantity=i + 1,
+                total_price=Decimal("1.10") * (i + n) * (i + 1),
+            )
+            for i in range(items)
+        ]
+        log = [
+            transition_log_entry(order, field="status", source="", target="pending", name="place", actor="t", reason=r)
+            for r in ["下单", "hold"][:logs]
+        ]
+        return (Order, [order]), (OrderItem, rows), (TransitionLog, log)
+
+    with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False):  # updated_at is set on each call
+        for n, (items, logs) in enumerate([(1, 1), (2, 1), (3, 2)]):
+            shape = groups(n, items, logs)
+            (sql, tables), params = _together_compile(shape)
+            assert sql.count(" UNNEST(") == (items > 1) + (logs > 1)
+            assert _together_params(tables, shape) == params
+
+    for n in (10, 11):  # the second is sent from the compiled text
+        insert_together(*groups(n, 2, 1))
+    second = Order.objects.get(number=f"{placed.number}-11")
+    assert [(i.name, i.unit_price, i.quantity, i.total_price) for i in second.items.order_by("id")] == [
+        ("第0件", Decimal("12.10"), 1, Decimal("12.10")),
+        ("第1件", Decimal("13.20"), 2, Decimal("26.40")),
+    ]
+    assert second.total == placed.total and second.customer_email == placed.customer_email
+    log = TransitionLog.objects.get(object_id=str(second.pk))
+    assert (log.reason, log.object_repr) == ("下单", second.number)
 
 
 @pytest.mark.django_db
