@@ -961,6 +961,15 @@ def main() -> None:
                     f"{'':<16} inbox: {i['queued_at_end']} queued when the clients stopped, drained in "
                     f"{i['drained_s']} s; {i['payments_paid']} paid, applied exactly once: {i['exactly_once']}"
                 )
+    for a in lines:  # the figure: PostgreSQL's work per operation beside the minimal transaction's
+        same = ("raw-sql-baseline", a.get("mode"), a.get("clients"))
+        base = next((x for x in lines if (x.get("run"), x.get("mode"), x.get("clients")) == same), None)
+        if a.get("run") == "app" and base:
+            app_pg, base_pg = a["cpu"]["pg_ms_per_request"], base["cpu"]["pg_ms_per_request"]
+            print(
+                f"PostgreSQL CPU per operation, {a['mode']}, {a['clients']} clients: {app_pg} ms "
+                f"(baseline {base_pg} ms: {app_pg / max(base_pg, 0.01):.2f}x); app {a['cpu']['app_ms_per_request']} ms"
+            )
     for a in lines:
         if a.get("run") == "paid-latency":
             print(f"A storefront sees the order paid {a['p50_ms']} ms after the callback (median; max {a['max_ms']})")
