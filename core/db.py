@@ -48,15 +48,17 @@ def insert_together(*groups: tuple[type[models.Model], list[models.Model]]) -> N
 
     Each table's INSERT is the one bulk_create would send; unlike bulk_create, the rows do not get their own
     new ids back, and no signals are sent (bulk_create sends none either). The statement's text is compiled
-    once per tables, row counts and primary keys given, and only the values are prepared each time (the ORM's
+    once per tables, row counts and columns, and only the values are prepared each time (the ORM's
     compilation of three INSERTs cost more than running them, on every placement); the values must be
-    plain values, not expressions.
+    plain values, not expressions. A nullable column that is NULL in every row of its table is left out
+    (PostgreSQL writes NULL): a placement's statement then has at most 50 parameters, the most psycopg
+    keeps the parsed form of (it parsed the text anew each time, a twentieth of a request's Python).
     """
     groups = tuple((model, objs) for model, objs in groups if objs)
-    shape = tuple((m, len(objs), getattr(objs[0], m._meta.pk.attname) is not None) for m, objs in groups)
+    shape = tuple((model, len(objs), _columns(model, objs)) for model, objs in groups)
     compiled = _TOGETHER.get((connection.vendor, shape))
     if compiled is None:
-        compiled, params = _together_compile(groups)
+        compiled, params = _together_compile(groups, [columns for _m, _n, columns in shape])
         _TOGETHER[connection.vendor, shape] = compiled
     else:
         params = _together_params(compiled[1], groups)
@@ -82,16 +84,34 @@ def _together_params(tables: list[tuple[list[models.Field], bool]], groups) -> l
     return params
 
 
-def _together_compile(groups) -> tuple[tuple[str, list[tuple[list[models.Field], bool]]], list]:
+_PLAIN_PRE_SAVE = (models.Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save)
+
+
+def _columns(model: type[models.Model], objs: list[models.Model]) -> tuple[str, ...]:
+    """The columns insert_together writes: not a generated one, not the primary key unless the rows have
+    theirs, not a nullable column without a database default that every row leaves NULL."""
+    return tuple(
+        f.attname
+        for f in model._meta.local_concrete_fields
+        if not f.generated
+        and not (f.primary_key and getattr(objs[0], f.attname) is None)
+        and not (
+            f.null
+            and f.db_default is models.NOT_PROVIDED
+            and not (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))  # fills itself in
+            and type(f).pre_save in _PLAIN_PRE_SAVE
+            and not f.primary_key
+            and all(getattr(obj, f.attname) is None for obj in objs)
+        )
+    )
+
+
+def _together_compile(groups, columns: list[tuple[str, ...]]) -> tuple[tuple[str, list], list]:
     """insert_together's statement as the ORM compiles it, with its parameters, and for each table the fields
     it writes and whether the ORM sent the rows as arrays (UNNEST, PostgreSQL's form for several rows)."""
     parts, params, tables = [], [], []
-    for model, objs in groups:
-        fields = [
-            f
-            for f in model._meta.local_concrete_fields
-            if not f.generated and not (f.primary_key and getattr(objs[0], f.attname) is None)
-        ]
+    for (model, objs), names in zip(groups, columns, strict=True):
+        fields = [f for f in model._meta.local_concrete_fields if f.attname in names]
         query = InsertQuery(model)
         query.insert_values(fields, objs)
         ((sql, group_params),) = query.get_compiler(connection=connection).as_sql()

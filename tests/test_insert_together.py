@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.db import _together_compile, _together_params, insert_rows, insert_together
+from core.db import _columns, _together_compile, _together_params, insert_rows, insert_together
 from core.fsm import transition_log_entry
 from core.models import TransitionLog
 from notifications.models import Notification
@@ -64,17 +64,20 @@ def test_a_statement_compiled_before_gets_the_values_the_orm_would_send(place, p
             for i in range(items)
         ]
         log = [
-            transition_log_entry(order, field="status", source="", target="pending", name="place", actor="t", reason=r)
-            for r in ["下单", "hold"][:logs]
+            transition_log_entry(order, field="status", source="", target="pending", name="place", actor=a, reason=r)
+            for a, r in [(placed.client, "下单"), ("api:x", "hold")][:logs]
         ]
         return (Order, [order]), (OrderItem, rows), (TransitionLog, log)
 
     with time_machine.travel("2026-12-01 08:00:00+00:00", tick=False):  # updated_at is set on each call
         for n, (items, logs) in enumerate([(1, 1), (2, 1), (3, 2)]):
             shape = groups(n, items, logs)
-            (sql, tables), params = _together_compile(shape)
+            (sql, tables), params = _together_compile(shape, [_columns(model, rows) for model, rows in shape])
             assert sql.count(" UNNEST(") == (items > 1) + (logs > 1)
             assert _together_params(tables, shape) == params
+            assert len(params) <= 50  # psycopg keeps the parsed form of a statement of at most 50
+            assert '"delivered_at"' not in sql and '"coupon_id"' not in sql  # NULL in every row: left out
+            assert '"user_id"' in sql  # the storefront's user, NULL in the second row only
 
     for n in (10, 11):  # the second is sent from the compiled text
         insert_together(*groups(n, 2, 1))
