@@ -667,6 +667,21 @@ def setup_database(
             file=sys.stderr,
         )
     with connection.cursor() as c:
+        if reuse:  # the last run's oversell check sold HOT-1 out: its stock back, through the ledger
+            c.execute(
+                """
+                WITH low AS (
+                    SELECT id, reserved + 10000000 - on_hand AS delta FROM inventory_stockitem
+                    WHERE on_hand - reserved < 1000000 AND location LIKE 'A-%%'
+                ), upd AS (
+                    UPDATE inventory_stockitem s SET on_hand = s.on_hand + low.delta FROM low WHERE s.id = low.id
+                    RETURNING s.id, low.delta
+                )
+                INSERT INTO inventory_stockmovement (stock_item_id, kind, quantity, on_hand_delta, reserved_delta,
+                                                     reference, actor, note, created_at)
+                SELECT id, 'adjustment', abs(delta), delta, 0, 'bench-restock', 'bench', '', now() FROM upd
+                """
+            )
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'orders' AND model = 'order'")
         ctx = {"ct": c.fetchone()[0], "client": user.pk}
         c.execute("SELECT id FROM django_content_type WHERE app_label = 'payments' AND model = 'payment'")
