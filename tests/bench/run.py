@@ -701,9 +701,12 @@ def count_queries(token: str) -> list[str]:
         {"sku": "SKU-00010", "quantity": 1, "unit_price": price_of("SKU-00010")},
         {"sku": "SKU-00020", "quantity": 2, "unit_price": price_of("SKU-00020")},
     ]
-    client.post("/api/v1/orders/", order_payload(items[:1], "warm"), format="json", HTTP_IDEMPOTENCY_KEY="warm")
+    run = uuid.uuid4().hex[:8]  # a customer and keys of their own: a --reuse run's would be duplicates
+    client.post("/api/v1/orders/", order_payload(items[:1], f"warm-{run}"), format="json", HTTP_IDEMPOTENCY_KEY=run)
     with CaptureQueriesContext(connection) as ctx:
-        r = client.post("/api/v1/orders/", order_payload(items, "q"), format="json", HTTP_IDEMPOTENCY_KEY="q")
+        r = client.post(
+            "/api/v1/orders/", order_payload(items, f"q-{run}"), format="json", HTTP_IDEMPOTENCY_KEY=f"q-{run}"
+        )
     assert r.status_code == 201, r.content
     return [q["sql"].split()[0] for q in ctx.captured_queries]
 
