@@ -100,7 +100,6 @@ def _columns(model: type[models.Model], objs: list[models.Model]) -> tuple[str, 
             and f.db_default is models.NOT_PROVIDED
             and not (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))  # fills itself in
             and type(f).pre_save in _PLAIN_PRE_SAVE
-            and not f.primary_key
             and all(getattr(obj, f.attname) is None for obj in objs)
         )
     )
