@@ -8,6 +8,7 @@ with the same number of client processes, so only the ratio within one run is co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import math
@@ -460,6 +461,15 @@ def burst_client(idx, n_callbacks, ports, token, dup_rate, warmup, duration, bar
         http_client(idx, "spread", ports[1], token, warmup, duration, 10**9, barrier, Tagged(out, "placement"), release)
 
 
+def cpu_priority(proc: subprocess.Popen, nice: int) -> None:
+    """Run a server's or worker's session at `nice`. Each runs in a session of its own (start_new_session), and
+    with the kernel's autogroup scheduling (on by default) sessions share the CPU as wholes: a process's own
+    nice value weighs only against the other processes of its session, so `nice` on a command line changed
+    nothing here. Without autogroup the file is missing or ignored, and a command line's `nice` applies."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{proc.pid}/autogroup").write_text(str(nice))
+
+
 def start_server(env: dict, port: int, workers: int, token: str) -> subprocess.Popen:
     """gunicorn on `port`, once it answers."""
     server = subprocess.Popen(
@@ -595,7 +605,7 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
     cause), as deployed. Deployed they have machines of their own; here they share two cores with gunicorn
     and PostgreSQL, so unless --workers-live they are stopped while the clients run (the inbox fills, as it
     would with busy workers elsewhere) and resumed when they stop (the drain is timed)."""
-    return [
+    workers = [
         subprocess.Popen(
             [
                 "nice",
@@ -627,6 +637,9 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
             ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1", "19"),
         )
     ]
+    for worker, nice in zip(workers, (10, 19), strict=True):
+        cpu_priority(worker, nice)
+    return workers
 
 
 # --- orchestration -------------------------------------------------------------------------------------------------
@@ -818,7 +831,14 @@ def main() -> None:
     ap.add_argument(
         "--callbacks-apart",
         action="store_true",
-        help="burst mode: callbacks go to a gunicorn of their own (one worker), as deployed",
+        help="burst mode: callbacks go to a gunicorn of their own (--workers workers), as deployed",
+    )
+    ap.add_argument(
+        "--storefront-nice",
+        type=int,
+        default=0,
+        help="with --callbacks-apart: the storefront's gunicorn at this CPU priority (0-19), the callbacks' at 0 — "
+        "a shared host's CPU weights, where deployed they have hosts of their own",
     )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
@@ -858,8 +878,10 @@ def main() -> None:
     server, callback_server = start_server(env, args.port, args.workers, token), None
     try:
         # burst with --callbacks-apart: the gateways' callbacks on a gunicorn of their own, as deployed
-        callback_server = start_server(env, args.port + 1, 1, token) if args.callbacks_apart else None
+        callback_server = start_server(env, args.port + 1, args.workers, token) if args.callbacks_apart else None
         callback_port = args.port + 1 if callback_server else args.port
+        if callback_server and args.storefront_nice:
+            cpu_priority(server, args.storefront_nice)
         global CALLBACKS
         next_payment = args.first_payment
         modes = args.modes.split(",")
