@@ -7,7 +7,8 @@ from datetime import datetime
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import StrIndex, Upper
 from django.shortcuts import get_object_or_404
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -160,11 +161,22 @@ def order_search(queryset: QuerySet[Order], term: str, fields: list[str]) -> Que
     subqueries united: one OR across the order's columns and its payments' and parcels' scans every order."""
     for word in smart_split(term):
         word = unescape_string_literal(word) if word[:1] in "\"'" and word[-1:] == word[:1] else word
-        matches = [
-            Order.objects.filter(**{f"{f[1:]}__iexact" if f.startswith("=") else f"{f}__icontains": word})
-            .order_by()
-            .values("pk")
-            for f in fields
-        ]
+        matches = [_field_matches(f, word).order_by().values("pk") for f in fields]
         queryset = queryset.filter(pk__in=matches[0].union(*matches[1:]))
     return queryset
+
+
+def _field_matches(field: str, word: str) -> QuerySet[Order]:
+    if field.startswith("="):
+        return Order.objects.filter(**{f"{field[1:]}__iexact": word})
+    local, at, _domain = word.partition("@")
+    if at and len(local) >= 3:
+        # An e-mail address: its domain's trigrams are in nearly every order, and reading them took 40-64 ms of
+        # each search at a million orders. The index is asked for the part up to the "@" (5 ms), and the whole
+        # word is checked on the few rows found: STRPOS is icontains in a form the index does not take over.
+        return (
+            Order.objects.filter(**{f"{field}__icontains": local + at})
+            .alias(_position=StrIndex(Upper(field), Upper(Value(word))))
+            .filter(_position__gt=0)
+        )
+    return Order.objects.filter(**{f"{field}__icontains": word})

@@ -93,6 +93,9 @@ def test_order_search_finds_number_email_phone_and_customer_id(client, orders):
         response = client.get(url, {"q": term})
         assert orders[1] in response.content.decode(), term
     assert orders[1] not in client.get(url, {"q": "nobody@example.com"}).content.decode()
+    # an address is looked up by the part before its "@" and then checked whole: another domain is another customer
+    assert orders[1] not in client.get(url, {"q": "zhang.san@example.org"}).content.decode()
+    assert orders[1] in client.get(url, {"q": "ZHANG.SAN@EXAMPLE.COM"}).content.decode()
 
 
 @pytest.mark.django_db
