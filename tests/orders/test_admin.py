@@ -93,9 +93,10 @@ def test_order_search_finds_number_email_phone_and_customer_id(client, orders):
         response = client.get(url, {"q": term})
         assert orders[1] in response.content.decode(), term
     assert orders[1] not in client.get(url, {"q": "nobody@example.com"}).content.decode()
-    # an address is looked up by the part before its "@" and then checked whole: another domain is another customer
+    # an address is looked up by its part up to the "@", a phone number by its last digits, then checked whole
     assert orders[1] not in client.get(url, {"q": "zhang.san@example.org"}).content.decode()
     assert orders[1] in client.get(url, {"q": "ZHANG.SAN@EXAMPLE.COM"}).content.decode()
+    assert orders[1] not in client.get(url, {"q": "+8613900138000"}).content.decode()  # the same last six digits
 
 
 @pytest.mark.django_db
