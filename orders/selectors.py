@@ -20,6 +20,8 @@ from inventory.selectors import availability_from_rows, availability_query, avai
 
 from .models import BlockedCustomer, Order, OrderStatus
 
+PHONE = re.compile(r"^\+?\d{8,}$")  # the admin search's phone numbers (_telling_part)
+
 
 @dataclass(frozen=True)
 class PlacementReads:
@@ -180,9 +182,6 @@ def _field_matches(field: str, word: str) -> QuerySet[Order]:
         .alias(_position=StrIndex(Upper(field), Upper(Value(word))))
         .filter(_position__gt=0)
     )
-
-
-PHONE = re.compile(r"^\+?\d{8,}$")
 
 
 def _telling_part(word: str) -> str | None:

@@ -880,8 +880,6 @@ def main() -> None:
         # burst with --callbacks-apart: the gateways' callbacks on a gunicorn of their own, as deployed
         callback_server = start_server(env, args.port + 1, args.workers, token) if args.callbacks_apart else None
         callback_port = args.port + 1 if callback_server else args.port
-        if callback_server and args.storefront_nice:
-            cpu_priority(server, args.storefront_nice)
         global CALLBACKS
         next_payment = args.first_payment
         modes = args.modes.split(",")
@@ -896,6 +894,8 @@ def main() -> None:
                 CALLBACKS = prepare_callbacks(next_payment, 10_000)
                 if not args.workers_live:
                     pause_workers(workers, dsn)
+                if callback_server:
+                    cpu_priority(server, args.storefront_nice)  # for the burst only: placement modes run as ever
                 res = run_clients(
                     burst_client,
                     clients,
@@ -910,6 +910,7 @@ def main() -> None:
                     ),
                     server.pid,
                 )
+                cpu_priority(server, 0)
                 drain = timed_drain(workers, dsn, next_payment, args.followups_apart)
                 for kind, r in sorted(res.items()):
                     line = summarize("app", f"burst-{kind}", clients // 2, args.burst_seconds, r)
