@@ -104,6 +104,8 @@ def main() -> None:
         ("search phone", f"/admin/orders/order/?q=+86138001{54321:05d}"),
         ("search tracking number", f"/admin/orders/order/?q=SF{n // 4:012d}"),
         ("search name (no match)", "/admin/orders/order/?q=Nobody%20Here"),
+        ("search a domain every order has", "/admin/orders/order/?q=example.com"),
+        ("search a word 1 in 100 orders has", "/admin/orders/order/?q=c12"),
         ("order health (hour)", "/admin/order-health/"),
         ("order health (day)", "/admin/order-health/?range=day"),
         ("order health (week)", "/admin/order-health/?range=week"),

@@ -10,6 +10,7 @@ from core.fsm import transition_apply
 from core.models import TransitionLog
 from inventory.models import StockItem
 from orders.models import Order
+from orders.selectors import SEARCH_COMMON_IN_PROBE
 from tests.conftest import order_body
 from tests.factories import UserFactory
 
@@ -97,6 +98,21 @@ def test_order_search_finds_number_email_phone_and_customer_id(client, orders):
     assert orders[1] not in client.get(url, {"q": "zhang.san@example.org"}).content.decode()
     assert orders[1] in client.get(url, {"q": "ZHANG.SAN@EXAMPLE.COM"}).content.decode()
     assert orders[1] not in client.get(url, {"q": "+8613900138000"}).content.decode()  # the same last six digits
+
+
+@pytest.mark.django_db
+def test_a_word_in_many_recent_orders_is_walked_for_and_a_rare_one_gathered(client, place, product):
+    many = [place(order_body(allow_duplicate=True)).json()["number"] for _ in range(SEARCH_COMMON_IN_PROBE)]
+    li = {"id": "cust-7", "name": "李四", "email": "li.si@example.net", "phone": "+8613900139000"}
+    rare = place(order_body(customer={**order_body()["customer"], **li})).json()["number"]
+    login(client, "Customer service")
+    url = reverse("admin:orders_order_changelist")
+    for word, found, not_found, gathered in (("zhang.san", many, [rare], False), ("li.si", [rare], many, True)):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url, {"q": word}).content.decode()
+        assert all(n in page for n in found) and not any(n in page for n in not_found), word
+        # the rare word's fields are asked one by one and united; the common one is tested on each order walked
+        assert any(" UNION " in q["sql"] for q in queries.captured_queries) is gathered, word
 
 
 @pytest.mark.django_db
