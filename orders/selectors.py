@@ -184,23 +184,25 @@ def order_search(queryset: QuerySet[Order], term: str, fields: list[str]) -> Que
     return queryset
 
 
+def _lookup(field: str, word: str) -> dict[str, str]:
+    """A search_fields entry as a filter: "=field" the whole value in any case, otherwise a part of it."""
+    return {f"{field[1:]}__iexact": word} if field.startswith("=") else {f"{field}__icontains": word}
+
+
 def _row_test(field: str, word: str) -> Q:
-    name, lookup = (field[1:], "iexact") if field.startswith("=") else (field, "icontains")
-    if LOOKUP_SEP in name:  # another table's (payments, parcels): the orders it names, without a join per row
-        return Q(pk__in=Order.objects.filter(**{f"{name}__{lookup}": word}).values("pk"))
-    return Q(**{f"{name}__{lookup}": word})
+    if LOOKUP_SEP in field:  # another table's (payments, parcels): the orders it names, without a join per row
+        return Q(pk__in=Order.objects.filter(**_lookup(field, word)).values("pk"))
+    return Q(**_lookup(field, word))
 
 
 def _field_matches(field: str, word: str) -> QuerySet[Order]:
-    if field.startswith("="):
-        return Order.objects.filter(**{f"{field[1:]}__iexact": word})
-    part = _telling_part(word)
+    part = None if field.startswith("=") else _telling_part(word)
     if part is None:
-        return Order.objects.filter(**{f"{field}__icontains": word})
+        return Order.objects.filter(**_lookup(field, word))
     # The index is asked for the telling part only, and the whole word is checked on the few rows it finds:
     # STRPOS is icontains in a form the index does not take over.
     return (
-        Order.objects.filter(**{f"{field}__icontains": part})
+        Order.objects.filter(**_lookup(field, part))
         .alias(_position=StrIndex(Upper(field), Upper(Value(word))))
         .filter(_position__gt=0)
     )

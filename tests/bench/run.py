@@ -605,8 +605,12 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
     cause), as deployed. Deployed they have machines of their own; here they share two cores with gunicorn
     and PostgreSQL, so unless --workers-live they are stopped while the clients run (the inbox fills, as it
     would with busy workers elsewhere) and resumed when they stop (the drain is timed)."""
-    workers = [
-        subprocess.Popen(
+    workers = []
+    for name, queues, concurrency, nice in (
+        ("inbox", "callbacks", "2", "10"),  # the inbox run and its helper (SWEEP_WORKERS), before follow-ups
+        ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1", "19"),
+    ):
+        worker = subprocess.Popen(
             [
                 "nice",
                 "-n",
@@ -632,13 +636,8 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for name, queues, concurrency, nice in (
-            ("inbox", "callbacks", "2", "10"),  # the inbox run and its helper (SWEEP_WORKERS), before follow-ups
-            ("rest", "celery,fulfillment,notifications,webhooks,sweeps", "1", "19"),
-        )
-    ]
-    for worker, nice in zip(workers, (10, 19), strict=True):
-        cpu_priority(worker, nice)
+        cpu_priority(worker, int(nice))
+        workers.append(worker)
     return workers
 
 
@@ -910,7 +909,8 @@ def main() -> None:
                     ),
                     server.pid,
                 )
-                cpu_priority(server, 0)
+                if callback_server:
+                    cpu_priority(server, 0)
                 drain = timed_drain(workers, dsn, next_payment, args.followups_apart)
                 for kind, r in sorted(res.items()):
                     line = summarize("app", f"burst-{kind}", clients // 2, args.burst_seconds, r)
