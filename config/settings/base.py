@@ -85,6 +85,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
         **env.db("DATABASE_REPLICA_URL"),
+        "ENGINE": "config.postgres",
         "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=600),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"MIRROR": "default"},  # tests read the test database through it
@@ -93,6 +94,8 @@ DATABASE_ROUTERS = ["config.db.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: a new connection per request costs more than a placement.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    # Checked before each request's first query, without a round trip while the connection is quiet.
+    DATABASES["default"]["ENGINE"] = "config.postgres"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side parameters: psycopg sends values apart from the SQL instead of quoting them into it, and
     # prepares a statement once it has run 5 times on a connection, so PostgreSQL can stop re-planning it
