@@ -39,6 +39,37 @@ def counters_incr(keys: list[str], ttl: int) -> list[int]:
     return _add([(key, 1, ttl) for key in keys])
 
 
+# key → [its value at this process's last round trip, what this process counted since]
+_batched: dict[str, list[int]] = {}
+_batched_lock = threading.Lock()
+BATCHED_KEYS_KEPT = 10_000
+
+
+def counter_incr_batched(key: str, ttl: int, every: int) -> int:
+    """counter_incr with a round trip only for this process's first count of the key and then every `every`
+    counts: the value returned is the counter as last read plus what this process counted since, so each
+    other process may have up to `every - 1` counts not seen yet. Raises as counter_incr when Redis is down,
+    and keeps the count for the next round trip."""
+    if every <= 1:
+        return counter_incr(key, ttl)
+    with _batched_lock:
+        state = _batched.get(key)
+        if state is not None:
+            state[1] += 1
+            if state[1] < every:
+                return state[0] + state[1]
+            unsent = state[1]
+        else:
+            if len(_batched) >= BATCHED_KEYS_KEPT:  # past windows' keys: their unsent counts no longer matter
+                _batched.clear()
+            state = _batched[key] = [0, 1]
+            unsent = 1
+    value = _add([(key, unsent, ttl)])[0]
+    with _batched_lock:
+        state[0], state[1] = value, state[1] - unsent  # counts taken meanwhile stay unsent
+        return value + state[1]
+
+
 # ttl → counts a process has gathered and not sent yet, and the timer that will send them.
 _pending: dict[int, collections.Counter[str]] = {}
 _send_timer: threading.Timer | None = None
@@ -54,6 +85,7 @@ def counters_forget_pending() -> None:
     global _send_timer
     _pending.clear()
     _send_timer = None
+    _batched.clear()
 
 
 os.register_at_fork(after_in_child=counters_forget_pending)
