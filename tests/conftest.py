@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from config.celery_app import _wake_timers
+from config.celery_app import _wake_timers, _wakes_sent
 from core.counters import counters_forget_pending
 from orders.models import StorefrontKey
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
@@ -21,6 +21,7 @@ def _stop_timers():
         timer.cancel()
         timer.join()
     _wake_timers.clear()
+    _wakes_sent.clear()
     counters_forget_pending()
 
 

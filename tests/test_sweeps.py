@@ -4,6 +4,7 @@ the work through their claims (SKIP LOCKED), and nothing is handled twice."""
 import base64
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -28,6 +29,7 @@ from payments.services import payments_query_batch
 from tests.conftest import order_body
 from tests.factories import ProductFactory, stock
 from tests.orders.test_concurrency import assert_ledger_matches, client_for, run_threads
+from tests.outages import wait_until
 
 
 def place_many(token, n, sku="P1", first=0):
@@ -156,6 +158,7 @@ def test_a_backlog_sends_helpers_to_the_sweeps_queue():
 def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_order(token, p1, settings):
     from config.celery_app import _wake_timers
 
+    name = "notifications.tasks.sweep_notifications"
     settings.WAKE_DELAY_SECONDS = 3  # the placements below fall inside one delay
     for pending in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
         pending.cancel()  # earlier tests' wakes, waiting or sending
@@ -163,17 +166,22 @@ def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_orde
     _wake_timers.clear()
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("notifications")
-    place_many(token, 5)
-    assert broker.llen("notifications") == 0  # sent when the delay is over, after every commit inside it
-    timer = _wake_timers["notifications.tasks.sweep_notifications"]
-    timer.join(timeout=10)
+    started = time.monotonic()
+    place_many(token, 1)
+    wait_until(lambda: broker.llen("notifications") == 1, timeout=2, interval=0.02)
+    assert time.monotonic() - started < 3  # nothing sent for a delay: woken at once, from the timer's thread
+
+    place_many(token, 4, first=1)
+    assert broker.llen("notifications") == 1  # sent when the delay is over, after every commit inside it
+    _wake_timers[name].join(timeout=10)
     messages = [json.loads(m) for m in broker.lrange("notifications", 0, -1)]
-    assert [m["headers"]["task"] for m in messages] == ["notifications.tasks.sweep_notifications"]
-    assert not messages[0]["headers"]["eta"]  # no countdown: a worker holding ETA messages dies with the broker
+    assert [m["headers"]["task"] for m in messages] == [name, name]
+    assert not any(m["headers"]["eta"] for m in messages)  # no countdown: a worker holding ETAs dies with the broker
     assert Notification.objects.filter(event="order_placed", status="queued").count() == 5
 
-    place_many(token, 1, first=5)  # the delay is over: the next commit starts a new one
-    _wake_timers["notifications.tasks.sweep_notifications"].join(timeout=10)
+    place_many(token, 1, first=5)  # a delay after the last message: it waits for it to be over again
+    assert broker.llen("notifications") == 2
+    _wake_timers[name].join(timeout=10)
     broker_len = broker.llen("notifications")
     broker.delete("notifications")
-    assert broker_len == 2
+    assert broker_len == 3
