@@ -3,6 +3,7 @@ test client, against the database `tests.bench.run` seeded (run that first): pri
 request, then the top of the profile.
 
     python -m tests.bench.profile [requests] [--callbacks]   (default 300)
+    python -m tests.bench.profile --health-check   (a request's first query after the last, both backends)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--callbacks", action="store_true", help="answer callbacks (pending payments PB0090001 on)")
     ap.add_argument("--inbox", action="store_true", help="apply answered callbacks (pending payments PB0095001 on)")
     ap.add_argument("--first", type=int, help="callbacks pay pending payments from this one (a second run)")
+    ap.add_argument("--health-check", action="store_true", help="config.postgres's health check against Django's")
     args = ap.parse_args()
     count = args.placements
     os.environ.update(
@@ -44,6 +46,9 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    if args.health_check:
+        health_check(5000)
+        return
     from orders.services import storefront_key_issue
     from tests.bench.run import order_payload, pick_items
 
@@ -120,6 +125,41 @@ def main() -> None:
             place(100 + i)
 
     report(lambda: place(20), rest, "callbacks" if args.callbacks else "placements")
+
+
+def health_check(rounds: int) -> None:
+    """What a request's end and the next one's first query cost on a persistent connection, with the health
+    check of config.postgres (no round trip on a quiet connection) and with Django's (SELECT 1 each time):
+    wall time, this process's CPU and the PostgreSQL backend's CPU (from /proc), per request."""
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper as Django
+
+    tick = os.sysconf("SC_CLK_TCK")
+    for label in ("config.postgres", "Django's", "config.postgres", "Django's"):
+        conn = connections.create_connection("default")
+        if label == "Django's":
+            conn.__class__ = Django
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+
+        def backend_cpu(pid=pid) -> float:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        pg0, cpu0, wall0 = backend_cpu(), time.process_time(), time.perf_counter()
+        for _ in range(rounds):
+            conn.close_if_unusable_or_obsolete()  # a request ends (request_finished)
+            with conn.cursor() as cursor:  # the next one's first query
+                cursor.execute("SELECT 42")
+        per = {
+            "wall": time.perf_counter() - wall0,
+            "app CPU": time.process_time() - cpu0,
+            "PostgreSQL CPU": backend_cpu() - pg0,
+        }
+        print(f"{label:16}", ", ".join(f"{k} {v / rounds * 1e6:.0f} µs" for k, v in per.items()), "per request")
+        conn.close()
 
 
 if __name__ == "__main__":
