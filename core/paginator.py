@@ -50,7 +50,8 @@ class EstimatedCountPaginator(Paginator):
                 )
                 before = cursor.fetchone()[0]
                 capped = queryset[: EXACT_UP_TO + 1].count()
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])  # lasts to the commit
+                # Put back: a local setting would otherwise last to the end of the request's transaction.
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
                 return capped
         except OperationalError as exc:
             if isinstance(exc.__cause__, errors.QueryCanceled):
