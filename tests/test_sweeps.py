@@ -179,7 +179,7 @@ def test_placements_wake_the_notification_sweep_once_per_delay_not_once_per_orde
     assert not any(m["headers"]["eta"] for m in messages)  # no countdown: a worker holding ETAs dies with the broker
     assert Notification.objects.filter(event="order_placed", status="queued").count() == 5
 
-    place_many(token, 1, first=5)  # a delay after the last message: it waits for it to be over again
+    place_many(token, 1, first=5)  # within a delay of the last message: sent when that delay is over
     assert broker.llen("notifications") == 2
     _wake_timers[name].join(timeout=10)
     broker_len = broker.llen("notifications")
