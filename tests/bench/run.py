@@ -421,6 +421,27 @@ def aggregate(results: list[dict], cpu0: dict, cpu1: dict) -> dict:
     }
 
 
+def merged(parts: list[dict]) -> dict:
+    """One result of several windows of the same clients, as if they had been one (`aggregate`'s form)."""
+    counts = [sum(part["codes"].values()) or 1 for part in parts]
+    codes, errors = Counter(), Counter()
+    for part in parts:
+        codes.update(part["codes"])
+        errors.update(part["errors"])
+    cpu = {
+        key: round(sum(part["cpu"][key] * n for part, n in zip(parts, counts, strict=True)) / sum(counts), 2)
+        for key in parts[0]["cpu"]
+    }
+    lat = [x for part in parts for x in part["lat"]]
+    return {
+        "lat": lat,
+        "codes": dict(codes),
+        "errors": dict(errors),
+        "units": sum(p["units"] for p in parts),
+        "cpu": cpu,
+    }
+
+
 def summarize(label, mode, clients, duration, res) -> dict:
     ok = res["codes"].get(201, 0)
     line = {
@@ -815,6 +836,12 @@ def main() -> None:
     ap.add_argument("--clients", default="4,16", help="comma-separated client counts")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="spread and hot: the app and the baseline take turns this many times, --duration in all each",
+    )
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument("--port", type=int, default=8799)
     ap.add_argument("--modes", default="spread,hot,callback,burst")
@@ -942,16 +969,23 @@ def main() -> None:
                         lambda i, n=clients: (i, n, dsn, ctx, args.dup_rate, args.warmup, args.duration),
                     )
                     resume_workers(workers)
-                else:
-                    app = run_clients(
-                        http_client,
-                        clients,
-                        lambda i, m=mode: (i, m, args.port, token, args.warmup, args.duration, 10**9),
-                        server.pid,
-                    )
-                    base = run_clients(
-                        sql_client, clients, lambda i, m=mode: (i, m, dsn, ctx, args.warmup, args.duration)
-                    )
+                else:  # in turns: this machine's speed drifts by half within a minute (README)
+                    seconds = args.duration / args.rounds
+                    turns = [
+                        (
+                            run_clients(
+                                http_client,
+                                clients,
+                                lambda i, m=mode, s=seconds: (i, m, args.port, token, args.warmup, s, 10**9),
+                                server.pid,
+                            ),
+                            run_clients(
+                                sql_client, clients, lambda i, m=mode, s=seconds: (i, m, dsn, ctx, args.warmup, s)
+                            ),
+                        )
+                        for _turn in range(args.rounds)
+                    ]
+                    app, base = (merged([turn[side] for turn in turns]) for side in (0, 1))
                 a = summarize("app", mode, clients, args.duration, app)
                 b = summarize("raw-sql-baseline", mode, clients, args.duration, base)
                 a["ratio_to_baseline"] = round(a["orders_per_s"] / max(b["orders_per_s"], 0.1), 3)
