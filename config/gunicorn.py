@@ -19,6 +19,13 @@ def on_starting(server):
     directory.mkdir(parents=True)
 
 
+def post_fork(server, worker):
+    """A worker closes a connection at once unless the client left something unread (config/sockets.py)."""
+    from config.sockets import install
+
+    install()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -492,12 +493,16 @@ def cpu_priority(proc: subprocess.Popen, nice: int) -> None:
 
 
 def start_server(env: dict, port: int, workers: int, token: str) -> subprocess.Popen:
-    """gunicorn on `port`, once it answers."""
+    """gunicorn on `port` as deployed (config/gunicorn.py; its metrics in a directory of its own), once it
+    answers."""
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": f"{tempfile.gettempdir()}/shop-bench-metrics-{port}"}
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "config/gunicorn.py",
             "config.wsgi",
             "-w",
             str(workers),
