@@ -189,32 +189,45 @@ def row_lock(model: type[M], value, *, by: str = "pk", skip_locked: bool = False
     for a hot path: the statement and the column converters are built once per model (the ORM compiled a
     select of every column anew, each time). None: no such row, or another transaction holds it and
     `skip_locked`. Databases without row locks (SQLite) just read it."""
-    sql, converters = _row_lock_sql(model, by, skip_locked, connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
+        cursor.execute(_row_lock_sql(model, by, skip_locked, connection.vendor), [value])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else model_from_row(model, row)
+
+
+def model_from_row(model: type[M], row) -> M:
+    """An instance of `model` from a row of its every concrete column, in order (`row_columns`), converted as
+    the ORM converts them."""
     values = list(row)
-    for index, column, functions in converters:
+    for index, column, functions in _converters(model, connection.vendor):
         for convert in functions:
             values[index] = convert(values[index], column, connection)
     return model.from_db(connection.alias, None, values)
 
 
+def row_columns(model: type[models.Model], alias: str = "") -> str:
+    """Every concrete column of `model`, in order, for a hand-written SELECT that `model_from_row` reads."""
+    quote, prefix = connection.ops.quote_name, f"{alias}." if alias else ""
+    return ", ".join(prefix + quote(f.column) for f in model._meta.concrete_fields)
+
+
 @functools.cache
-def _row_lock_sql(model: type[models.Model], by: str, skip_locked: bool, vendor: str) -> tuple[str, list]:
+def _row_lock_sql(model: type[models.Model], by: str, skip_locked: bool, vendor: str) -> str:
     quote, meta = connection.ops.quote_name, model._meta
     key = meta.pk if by == "pk" else meta.get_field(by)
     assert key.primary_key or key.unique, f"{model.__name__}.{by} is not unique"
-    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(key.column)} = %s"
+    sql = f"SELECT {row_columns(model)} FROM {quote(meta.db_table)} WHERE {quote(key.column)} = %s"
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+    return sql
+
+
+@functools.cache
+def _converters(model: type[models.Model], vendor: str) -> list:
     converters = []  # as the ORM applies them: the backend's (SQLite's decimals), then the field's (JSON)
-    for index, field in enumerate(meta.concrete_fields):
-        column = field.get_col(meta.db_table)
+    for index, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
         functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
         if functions:
             converters.append((index, column, functions))
-    return sql, converters
+    return converters

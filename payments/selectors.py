@@ -5,7 +5,8 @@ from django.db import connection
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from orders.models import OrderStatus
+from core.db import model_from_row, row_columns, row_lock
+from orders.models import Order, OrderStatus
 
 from .models import Payment, PaymentEvent, PaymentStatus
 
@@ -87,3 +88,45 @@ def _inbox_events_locked_sql(count: int, vendor: str) -> str:
         f"AND {column['direction']} = %s AND {column['outcome']} = %s AND {column['signature_valid']} = %s"
     )
     return sql + " FOR UPDATE" if connection.features.has_select_for_update else sql
+
+
+def inbox_apply_locks(
+    *, order_id: int, payment_id: int, event_ids: list[int], skip_locked: bool
+) -> tuple[Order, Payment, set[int]] | None:
+    """The inbox apply's locks, in the order every money path takes them: the order (None when another
+    transaction holds it and `skip_locked`), its payment, then which of these callbacks are still in the inbox.
+
+    One statement on PostgreSQL: three round trips were a sixth of an apply's. The payment's read joins the
+    order's and the callbacks' read runs on their joined row, so the locks cannot be taken in another order."""
+    if connection.vendor != "postgresql":
+        order = row_lock(Order, order_id, skip_locked=skip_locked)
+        if order is None:
+            return None
+        return order, row_lock(Payment, payment_id), inbox_events_locked(event_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _inbox_apply_locks_sql(len(event_ids), skip_locked),
+            [order_id, payment_id, *event_ids, PaymentEvent.Direction.INBOUND, PaymentEvent.Outcome.RECEIVED, True],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(Order._meta.concrete_fields)
+    order, payment = model_from_row(Order, row[:width]), model_from_row(Payment, row[width:-1])
+    return order, payment, set(row[-1])
+
+
+@functools.cache
+def _inbox_apply_locks_sql(count: int, skip_locked: bool) -> str:
+    quote = connection.ops.quote_name
+    order_table, order_id = quote(Order._meta.db_table), quote(Order._meta.pk.column)
+    payment_table, payment_id = quote(Payment._meta.db_table), quote(Payment._meta.pk.column)
+    payment_order = quote(Payment._meta.get_field("order").column)
+    events = _inbox_events_locked_sql(count, connection.vendor)
+    return (
+        f"WITH o AS MATERIALIZED (SELECT {row_columns(Order)} FROM {order_table} WHERE {order_id} = %s "
+        f"FOR UPDATE{' SKIP LOCKED' if skip_locked else ''}), "
+        f"p AS MATERIALIZED (SELECT {row_columns(Payment, 'p')} FROM {payment_table} p "
+        f"JOIN o ON p.{payment_order} = o.{order_id} WHERE p.{payment_id} = %s FOR UPDATE OF p) "
+        f"SELECT o.*, p.*, ARRAY({events}) FROM o, p"
+    )

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
-from core.db import insert_rows, lock_or_skip, row_lock, save_fields
+from core.db import insert_rows, lock_or_skip, save_fields
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
 from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
@@ -38,7 +38,7 @@ from orders.services import order_confirm_payment, order_lock, order_payment_fai
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
 from .gateways.base import GatewayRefused
 from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
-from .selectors import inbox_events_locked, payment_for_callback
+from .selectors import inbox_apply_locks, payment_for_callback
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -419,13 +419,14 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True, queued: li
     if not notes:
         return settled
     with transaction.atomic(), transition_logs_batched():
-        order = row_lock(Order, payment.order_id, skip_locked=skip_locked)
-        if order is None:
-            return settled  # busy: the next run takes them
-        about_order(order.number)
-        payment = row_lock(Payment, payment_id)
         # Which of them are still in the inbox, now that no other run can take them (the rows were read above).
-        still = inbox_events_locked(list(notes))
+        locked = inbox_apply_locks(
+            order_id=payment.order_id, payment_id=payment_id, event_ids=list(notes), skip_locked=skip_locked
+        )
+        if locked is None:
+            return settled  # busy: the next run takes them
+        order, payment, still = locked
+        about_order(order.number)
         events = [event for event in queued if event.pk in still]
         for event in events:
             n = notes[event.pk]

@@ -314,3 +314,19 @@ def test_a_batch_reads_its_payments_callbacks_in_one_statement(place, product, s
     assert [state(number) for number in numbers] == [("confirmed", "paid", "paid")] * 3
     outcomes = PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("outcome", flat=True)
     assert list(outcomes) == ["applied", "duplicate"] * 3
+
+
+@pytest.mark.django_db
+def test_an_apply_takes_its_three_locks_in_one_statement(client, order, start):
+    """Order, payment and the callbacks still queued: one round trip (PostgreSQL), the order's lock first."""
+    payment = start(order["number"], "stripe")
+    assert deliver(client, signed(payment["reference"], "stripe")).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert payments_inbox_batch(50) == 1
+    tables = ('FROM "orders_order"', 'FROM "payments_payment"', 'FROM "payments_paymentevent"')
+    locks = [
+        sql for q in captured.captured_queries if "FOR UPDATE" in (sql := q["sql"]) and any(t in sql for t in tables)
+    ]
+    assert len(locks) == 1, locks
+    assert locks[0].index('"orders_order"') < locks[0].index('"payments_payment"') < locks[0].index("paymentevent")
+    assert state(order["number"]) == ("confirmed", "paid", "paid")
