@@ -248,6 +248,11 @@ def cpu_snapshot(server_pgid: int | None) -> dict[str, float]:
 CALLBACKS: list[tuple[dict, str]] = []  # signed requests, made before the clients fork
 
 
+# Callback mode's pending payments (the seed has 100,000): the app's and the baseline's, shared out over the turns
+# (app and baseline take turns: this machine's speed drifts by half within a minute, README); burst takes 10,000.
+APP_CALLBACKS, BASELINE_CALLBACKS = 15_000, 35_000
+
+
 def prepare_callbacks(first: int, count: int) -> list[tuple[dict, str]]:
     from django.utils import timezone
 
@@ -612,13 +617,15 @@ def pause_workers(workers: list[subprocess.Popen], dsn: str) -> None:
             os.killpg(worker.pid, signal.SIGSTOP)
 
 
-def timed_drain(workers: list[subprocess.Popen], dsn: str, first: int, followups_apart: bool) -> dict:
+def timed_drain(
+    workers: list[subprocess.Popen], dsn: str, first: int, followups_apart: bool, count: int = 10_000
+) -> dict:
     """Resume the workers (only the inbox's with `followups_apart`, the rest once it is empty), time the inbox
-    drain and check the 10,000 callbacks from payment `first` on were applied exactly once."""
+    drain and check the `count` callbacks from payment `first` on were applied exactly once."""
     resume_workers(workers[:1] if followups_apart else workers)
     drain = inbox_drain(dsn)
     resume_workers(workers)
-    return {**drain, **applied_once(dsn, first, 10_000), "followups_apart": followups_apart}
+    return {**drain, **applied_once(dsn, first, count), "followups_apart": followups_apart}
 
 
 def resume_workers(workers: list[subprocess.Popen]) -> None:
@@ -845,7 +852,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=3,
-        help="spread and hot: the app and the baseline take turns this many times, --duration in all each",
+        help="spread, hot and callback: the app and the baseline take turns this many times, --duration in all each",
     )
     ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     ap.add_argument("--port", type=int, default=8799)
@@ -954,27 +961,36 @@ def main() -> None:
                 continue
             for clients in [int(c) for c in args.clients.split(",")]:
                 if mode == "callback":
-                    # distinct pending payments for each run: 10,000 for the app, 45,000 for the baseline
-                    CALLBACKS = prepare_callbacks(next_payment, 10_000)
-                    if not args.workers_live:
-                        pause_workers(workers, dsn)
-                    app = run_clients(
-                        http_callback_client,
-                        clients,
-                        lambda i, n=clients: (i, n, args.port, args.dup_rate, args.warmup, args.duration),
-                        server.pid,
-                    )
-                    app_inbox = timed_drain(workers, dsn, next_payment, args.followups_apart)
-                    CALLBACKS = prepare_callbacks(next_payment + 10_000, 35_000)
-                    next_payment += 45_000
-                    pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
-                    base = run_clients(
-                        sql_callback_client,
-                        clients,
-                        lambda i, n=clients: (i, n, dsn, ctx, args.dup_rate, args.warmup, args.duration),
-                    )
-                    resume_workers(workers)
-                else:  # in turns: this machine's speed drifts by half within a minute (README)
+                    # distinct pending payments for each run, 15,000 for the app and 35,000 for the baseline, shared
+                    # out over the turns; the workers stay stopped through them (unless --workers-live), and the
+                    # inbox's drain of everything the app answered is timed after the last
+                    seconds = args.duration / args.rounds
+                    app_each, base_each = APP_CALLBACKS // args.rounds, BASELINE_CALLBACKS // args.rounds
+                    turns = []
+                    for turn in range(args.rounds):
+                        if args.workers_live:
+                            resume_workers(workers)
+                        else:
+                            pause_workers(workers, dsn)
+                        CALLBACKS = prepare_callbacks(next_payment + turn * app_each, app_each)
+                        app = run_clients(
+                            http_callback_client,
+                            clients,
+                            lambda i, n=clients, s=seconds: (i, n, args.port, args.dup_rate, args.warmup, s),
+                            server.pid,
+                        )
+                        pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
+                        CALLBACKS = prepare_callbacks(next_payment + APP_CALLBACKS + turn * base_each, base_each)
+                        base = run_clients(
+                            sql_callback_client,
+                            clients,
+                            lambda i, n=clients, s=seconds: (i, n, dsn, ctx, args.dup_rate, args.warmup, s),
+                        )
+                        turns.append((app, base))
+                    app_inbox = timed_drain(workers, dsn, next_payment, args.followups_apart, APP_CALLBACKS)
+                    next_payment += APP_CALLBACKS + BASELINE_CALLBACKS
+                    app, base = (merged([turn[side] for turn in turns]) for side in (0, 1))
+                else:
                     seconds = args.duration / args.rounds
                     turns = [
                         (
