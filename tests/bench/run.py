@@ -413,37 +413,29 @@ def run_clients(target, n, args_for, server_pgid: int | None = None) -> dict:
 def aggregate(results: list[dict], cpu0: dict, cpu1: dict) -> dict:
     total = sum(sum(r["codes"].values()) for r in results) or 1
     cpu = {f"{k}_ms_per_request": round(1000 * (cpu1[k] - cpu0[k]) / total, 2) for k in ("app", "pg", "busy")}
-    lat = [x for r in results for x in r["lat"]]
-    codes, errors = Counter(), Counter()
-    for r in results:
-        codes.update(r["codes"])
-        errors.update(r["errors"])
-    return {
-        "lat": lat,
-        "codes": dict(codes),
-        "errors": dict(errors),
-        "units": sum(r["units"] for r in results),
-        "cpu": cpu,
-    }
+    return _combined(results, cpu)
 
 
 def merged(parts: list[dict]) -> dict:
     """One result of several windows of the same clients, as if they had been one (`aggregate`'s form)."""
     counts = [sum(part["codes"].values()) or 1 for part in parts]
-    codes, errors = Counter(), Counter()
-    for part in parts:
-        codes.update(part["codes"])
-        errors.update(part["errors"])
     cpu = {
         key: round(sum(part["cpu"][key] * n for part, n in zip(parts, counts, strict=True)) / sum(counts), 2)
         for key in parts[0]["cpu"]
     }
-    lat = [x for part in parts for x in part["lat"]]
+    return _combined(parts, cpu)
+
+
+def _combined(results: list[dict], cpu: dict) -> dict:
+    codes, errors = Counter(), Counter()
+    for r in results:
+        codes.update(r["codes"])
+        errors.update(r["errors"])
     return {
-        "lat": lat,
+        "lat": [x for r in results for x in r["lat"]],
         "codes": dict(codes),
         "errors": dict(errors),
-        "units": sum(p["units"] for p in parts),
+        "units": sum(r["units"] for r in results),
         "cpu": cpu,
     }
 
