@@ -599,21 +599,33 @@ def paid_latency(port: int, token: str, first: int, count: int = 20) -> dict:
 
 
 def pause_workers(workers: list[subprocess.Popen], dsn: str) -> None:
-    """SIGSTOP the workers' process groups once no transaction is open (a worker stopped holding a stock row
-    would stall placements), waiting up to a minute for the follow-ups of the last mode to finish."""
+    """SIGSTOP the workers' process groups with no transaction open (a worker stopped holding a stock row would
+    stall placements, and every later pause would wait for it): once the database is quiet they are stopped and
+    it is checked again; a worker that began a transaction in between is resumed and the stop tried again.
+    Waits up to a minute for the follow-ups of the last mode to finish."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for _ in range(240):
-            busy = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state <> 'idle' AND pid <> pg_backend_pid()"
-            ).fetchone()[0]
-            if not busy:
-                break
-            time.sleep(0.25)
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGSTOP)
+
+        def busy() -> bool:
+            return (
+                conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state <> 'idle' AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+                > 0
+            )
+
+        deadline = time.monotonic() + 60
+        while True:
+            while busy() and time.monotonic() < deadline:
+                time.sleep(0.25)
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGSTOP)
+            time.sleep(0.05)  # a statement sent just before the stop shows as active until it ends
+            if not busy() or time.monotonic() >= deadline:
+                return
+            resume_workers(workers)
 
 
 def timed_drain(workers: list[subprocess.Popen], dsn: str, first: int, followups_apart: bool, count: int) -> dict:
@@ -965,11 +977,11 @@ def main() -> None:
                     seconds = args.duration / args.rounds
                     app_each, base_each = APP_CALLBACKS // args.rounds, BASELINE_CALLBACKS // args.rounds
                     turns = []
+                    if not args.workers_live:
+                        pause_workers(workers, dsn)
                     for turn in range(args.rounds):
                         if args.workers_live:
                             resume_workers(workers)
-                        else:
-                            pause_workers(workers, dsn)
                         CALLBACKS = prepare_callbacks(next_payment + turn * app_each, app_each)
                         app = run_clients(
                             http_callback_client,
@@ -977,7 +989,8 @@ def main() -> None:
                             lambda i, n=clients, s=seconds: (i, n, args.port, args.dup_rate, args.warmup, s),
                             server.pid,
                         )
-                        pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
+                        if args.workers_live:
+                            pause_workers(workers, dsn)  # the baseline has the machine to itself, as the app had
                         CALLBACKS = prepare_callbacks(next_payment + APP_CALLBACKS + turn * base_each, base_each)
                         base = run_clients(
                             sql_callback_client,
