@@ -99,6 +99,21 @@ class Worker:
             self.process.wait(timeout=10)
 
 
+def gunicorn_as_deployed(
+    port: int, *, workers: int, database_url: str, redis_url: str, metrics_dir: Path
+) -> subprocess.Popen:
+    """`gunicorn -c config/gunicorn.py config.wsgi` on `port`, as production starts it, with the test's settings."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    command = ["-m", "gunicorn", "-c", "config/gunicorn.py", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    return subprocess.Popen([sys.executable, *command, "config.wsgi"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+
+
 def wait_until(condition, timeout: float, interval: float = 0.5) -> float:
     """Seconds until `condition()` held; raises AssertionError after `timeout`."""
     start = time.monotonic()

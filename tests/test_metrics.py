@@ -3,8 +3,6 @@ mode, two real worker processes), callbacks by gateway and outcome, stage timing
 orders, queue depth per queue, webhook posts and failed messages from their rows."""
 
 import json
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -17,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from orders.models import Order
 from tests.conftest import order_body, storefront_key
-from tests.outages import ROOT, free_port, wait_until
+from tests.outages import free_port, gunicorn_as_deployed, wait_until
 from tests.payments.conftest import deliver, signed
 from tests.test_outages import database_url
 
@@ -35,15 +33,9 @@ def scrape_value(text: str, line_start: str) -> float:
 def test_refusals_are_counted_by_code_across_two_web_processes(api_user, product, tmp_path, settings):
     key = storefront_key(api_user)
     port, metrics_dir = free_port(), tmp_path / "metrics"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-w", "2", "-b", f"127.0.0.1:{port}"]
-    server = subprocess.Popen([*command, "config.wsgi"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    server = gunicorn_as_deployed(
+        port, workers=2, database_url=database_url(), redis_url=settings.REDIS_URL, metrics_dir=metrics_dir
+    )
     base = f"http://127.0.0.1:{port}"
 
     def get(path):

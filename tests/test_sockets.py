@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from config.sockets import close_lingering_if_unread
-from tests.outages import ROOT, free_port, wait_until
+from tests.outages import free_port, gunicorn_as_deployed, wait_until
 from tests.test_outages import database_url
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 65536\r\n\r\n" + b"x" * 65536
@@ -76,15 +74,9 @@ def ask(port: int) -> socket.socket:
 @pytest.mark.django_db(transaction=True)
 def test_a_gunicorn_worker_as_deployed_serves_the_next_client_while_the_last_one_has_not_closed(settings, tmp_path):
     port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-w", "1", "-b", f"127.0.0.1:{port}"]
-    server = subprocess.Popen([*command, "config.wsgi"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    server = gunicorn_as_deployed(
+        port, workers=1, database_url=database_url(), redis_url=settings.REDIS_URL, metrics_dir=tmp_path / "metrics"
+    )
     try:
         wait_until(lambda: _answers(port), timeout=30, interval=0.3)
         first = ask(port)  # read, not closed: gunicorn 27's own close would wait up to 2 s for it
