@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.db import DatabaseError, connection, models, transaction
@@ -167,7 +170,23 @@ def save_fields(obj: models.Model, fields: list[str]) -> None:
     """`obj.save(update_fields=fields)` for a hot path: the UPDATE's text is built once per model and fields,
     only the values are prepared each time (the ORM compiled the statement anew, which cost more than running
     it). `auto_now` fields among them are set as save() sets them; sends no signals; raises as save() does
-    when the row is gone."""
+    when the row is gone. Inside `writes_at_end`, at the end of the block."""
+    waiting = _waiting_here()
+    if waiting is None or not waiting.updates:
+        _save_now(obj, fields)
+        return
+    key = (type(obj), obj.pk)
+    pending = waiting.saves.get(key)
+    if pending is not None and pending[0] is not obj:  # another copy of the row: its values are written first
+        _save_now(*waiting.saves.pop(key))
+        pending = None
+    if pending is None:
+        waiting.saves[key] = (obj, list(fields))
+    else:
+        pending[1].extend(name for name in fields if name not in pending[1])
+
+
+def _save_now(obj: models.Model, fields: list[str]) -> None:
     sql, columns = _update_sql(type(obj), tuple(fields), connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
     with connection.cursor() as cursor:
@@ -182,6 +201,114 @@ def _update_sql(model: type[models.Model], fields: tuple[str, ...], vendor: str)
     columns = [meta.get_field(name) for name in fields]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
     return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", columns
+
+
+# --- writes that wait for the end of a block ----------------------------------------------------------------
+@dataclasses.dataclass
+class _Waiting:
+    depth: int  # the savepoints open when the block began: a write made inside a later one runs at once
+    updates: bool  # save_fields waits too (not only insert_later)
+    # (model, pk): the row and the fields to write
+    saves: dict[tuple, tuple[models.Model, list[str]]] = dataclasses.field(default_factory=dict)
+    rows: list[tuple[list[models.Model], bool]] = dataclasses.field(default_factory=list)  # rows, ignore_conflicts
+
+
+_waiting: ContextVar[_Waiting | None] = ContextVar("writes_at_end", default=None)
+
+
+def _savepoints() -> int:
+    """Savepoints open (an atomic block with savepoint=False opens none: its failure rolls everything back)."""
+    return sum(1 for sid in connection.savepoint_ids if sid)
+
+
+def _waiting_here() -> _Waiting | None:
+    waiting = _waiting.get()
+    return waiting if waiting is not None and _savepoints() == waiting.depth else None
+
+
+@contextmanager
+def writes_at_end(*, updates: bool = True) -> Iterator[None]:
+    """Inside a transaction: `insert_later` rows and (with `updates`) `save_fields` wait, and go to the database
+    together, in one statement on PostgreSQL, when the block ends normally or an event is emitted (its handlers
+    read the database: `core.events.emit` calls `writes_flush`). A payment's apply wrote its order, payment,
+    callback and log rows in four round trips. A write inside a savepoint opened within the block runs at once
+    (a rollback to the savepoint must undo it); a block inside another joins it."""
+    if _waiting.get() is not None:
+        yield
+        return
+    require_transaction("writes_at_end")
+    waiting = _Waiting(depth=_savepoints(), updates=updates)
+    token = _waiting.set(waiting)
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
+    _flush(waiting)  # not after an exception: the transaction rolls back
+
+
+def insert_later(objs: list[models.Model], *, ignore_conflicts: bool = False) -> None:
+    """`insert_rows`, or at the end of the `writes_at_end` block around it (the rows get no ids then)."""
+    waiting = _waiting_here()
+    if waiting is None:
+        insert_rows(objs, ignore_conflicts=ignore_conflicts)
+    elif objs:
+        waiting.rows.append((list(objs), ignore_conflicts))
+
+
+def writes_flush() -> None:
+    """Write what waits in the `writes_at_end` block now, before something reads the rows."""
+    waiting = _waiting.get()
+    if waiting is None or not (waiting.saves or waiting.rows):
+        return
+    if _savepoints() != waiting.depth:  # written here, a rollback to the savepoint would take them with it
+        raise RuntimeError("writes wait outside a savepoint that something inside it would read")
+    _flush(waiting)
+
+
+def _flush(waiting: _Waiting) -> None:
+    saves, batches = list(waiting.saves.values()), waiting.rows
+    waiting.saves, waiting.rows = {}, []
+    groups: dict[tuple, list[models.Model]] = {}  # one INSERT per table (and conflict handling)
+    for objs, ignore in batches:
+        groups.setdefault((type(objs[0]), ignore), []).extend(objs)
+    if connection.vendor != "postgresql":  # no data-modifying CTEs: one statement each
+        for obj, fields in saves:
+            _save_now(obj, fields)
+        for (_model, ignore), objs in groups.items():
+            insert_rows(objs, ignore_conflicts=ignore)
+        return
+    if not saves and not groups:
+        return
+    shape = (
+        tuple((type(obj), tuple(fields)) for obj, fields in saves),
+        tuple((model, ignore, len(objs)) for (model, ignore), objs in groups.items()),
+    )
+    sql = _flush_sql(*shape, connection.vendor)
+    params = []
+    for obj, fields in saves:
+        columns = _update_sql(type(obj), tuple(fields), connection.vendor)[1]
+        params.extend([*(f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns), obj.pk])
+    for (model, ignore), objs in groups.items():
+        fields = _insert_sql(model, len(objs), ignore, connection.vendor)[1]
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = cursor.fetchone()
+    if 0 in counts[: len(saves)]:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    for objs in groups.values():
+        for obj in objs:
+            obj._state.adding, obj._state.db = False, connection.alias
+
+
+@functools.cache
+def _flush_sql(saves: tuple, inserts: tuple, vendor: str) -> str:
+    """The flush's statement: each UPDATE and INSERT a data-modifying CTE (the INSERTs' plain VALUES: arrays
+    for UNNEST cost more to send than a few rows' values), then the UPDATEs' row counts."""
+    parts = [f"{_update_sql(model, fields, vendor)[0]} RETURNING 1" for model, fields in saves]
+    parts += [_insert_sql(model, rows, ignore, vendor)[0] for model, ignore, rows in inserts]
+    counts = ", ".join(f"(SELECT count(*) FROM w{n})" for n in range(len(saves))) or "0"
+    return "WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(parts)) + f" SELECT {counts}"
 
 
 def row_lock(model: type[M], value, *, by: str = "pk", skip_locked: bool = False) -> M | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from core.db import writes_flush
+
 Handler = Callable[..., object]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
@@ -56,4 +58,5 @@ def emit(event: str, **payload) -> list:
     """Run every handler of `event` now, in the caller's transaction; returns their answers."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event}")
+    writes_flush()  # the handlers read the database: what the caller wrote must be there
     return [handler(**payload) for handler in _handlers[event]]

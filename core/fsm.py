@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
-from core.db import insert_rows
+from core.db import insert_later
 from core.errors import ApplicationError, InvalidTransition
 
 from .models import TransitionLog
@@ -82,33 +79,8 @@ def transition_apply(
         actor=actor,
         reason=reason,
     )
-    batch = _batch.get()
-    if batch is None:
-        insert_rows([entry])
-    else:
-        batch.append(entry)
+    insert_later([entry])
     return entry
-
-
-_batch: ContextVar[list[TransitionLog] | None] = ContextVar("transition_log_batch", default=None)
-
-
-@contextmanager
-def transition_logs_batched():
-    """Inside one transaction, write the log rows of every transition_apply in one INSERT at the end: a
-    payment callback moves a payment and its order three times. Rows are written only if the block ends
-    normally; transitions inside an inner savepoint that rolls back must not run under it."""
-    if _batch.get() is not None:
-        yield
-        return
-    assert transaction.get_connection().in_atomic_block, "batch transition logs inside a transaction"
-    rows: list[TransitionLog] = []
-    token = _batch.set(rows)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    insert_rows(rows)
 
 
 # How the log's named actors read to staff.

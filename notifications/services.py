@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.celery_app import enqueue_on_commit, wake_on_commit
-from core.db import insert_rows, lock_or_skip, row_lock, save_fields
-from core.fsm import transition_apply, transition_logs_batched
+from core.db import insert_later, lock_or_skip, row_lock, save_fields, writes_at_end
+from core.fsm import transition_apply
 from orders.models import Order
 from orders.tracking import tracking_page_url
 
@@ -88,8 +88,9 @@ def notification_send(
         for channel, recipient, language in targets
         if recipient
     ]
-    # One INSERT … ON CONFLICT DO NOTHING: a replayed callback or a second run adds nothing.
-    insert_rows(rows, ignore_conflicts=True)  # bulk_create, its SQL built once: on every placement and payment
+    # One INSERT … ON CONFLICT DO NOTHING: a replayed callback or a second run adds nothing. Inside a payment's
+    # apply (`writes_at_end`) it goes out with the apply's other writes.
+    insert_later(rows, ignore_conflicts=True)
     if due_at is None and rows:
         from .tasks import sweep_notifications
 
@@ -185,7 +186,7 @@ def notifications_deliver_due(batch_size: int, *, now: datetime | None = None) -
     dies mid-batch leaves the rest `sending` (never sent), and the sweep queues them again after
     NOTIFY_SENDING_TIMEOUT_SECONDS."""
     now = now or timezone.now()
-    with transaction.atomic(), transition_logs_batched():
+    with transaction.atomic(), writes_at_end(updates=False):
         rows = list(
             lock_or_skip(
                 Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lte=now)

@@ -22,10 +22,10 @@ from django.utils.translation import gettext_lazy as _
 
 from config.celery_app import left_to_sweeps
 from config.permissions import CUSTOMER_ADDRESS, CUSTOMER_CONTACT
-from core.db import insert_together, lock_or_skip, prefetched, require_transaction, row_lock, save_fields
+from core.db import insert_together, lock_or_skip, prefetched, require_transaction, row_lock, save_fields, writes_at_end
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
-from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry, transition_logs_batched
+from core.fsm import Actor, actor_parts, transition_apply, transition_log_entry
 from core.logs import about_order
 from core.models import TransitionLog
 from inventory.models import Product
@@ -449,7 +449,7 @@ def order_close_expired(batch_size: int = 200, *, now: datetime | None = None) -
     now = now or timezone.now()
     actor = "task:close_expired_orders"
     reason = str(_("Reservation expired unpaid"))
-    with transaction.atomic(), transition_logs_batched(), left_to_sweeps():
+    with transaction.atomic(), writes_at_end(updates=False), left_to_sweeps():
         orders = list(
             lock_or_skip(
                 Order.objects.filter(status=OrderStatus.PENDING, reservation_expires_at__lte=now).order_by(

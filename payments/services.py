@@ -26,10 +26,10 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
-from core.db import insert_rows, lock_or_skip, save_fields
+from core.db import insert_rows, lock_or_skip, save_fields, writes_at_end
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
-from core.fsm import Actor, actor_parts, transition_apply, transition_logs_batched
+from core.fsm import Actor, actor_parts, transition_apply
 from core.logs import about_order
 from orders.models import Order, OrderStatus, Return, ReturnStatus
 from orders.returns import return_mark_refunded
@@ -115,14 +115,16 @@ def _apply_success(order: Order, payment: Payment, n: Notification, actor: Actor
     if n.gateway_txn_id and not payment.gateway_txn_id:
         payment.gateway_txn_id = n.gateway_txn_id
     payment.paid_at = timezone.now()
+    # Saved before the order moves: the order's events render it, payments included, from the database.
+    save_fields(payment, ["status", "gateway_txn_id", "paid_at", "updated_at"])
     result = order_confirm_payment(order=order, actor=actor, reason=reason)
-    payment.attention = {
-        "already_paid": str(_("The order was already paid: refund this payment.")),
-        "pending_restock": str(_("Paid after the order closed and the stock is gone: awaiting restock.")),
-        "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
-    }.get(result, payment.attention)
-    save_fields(payment, ["status", "gateway_txn_id", "paid_at", "attention", "updated_at"])
     if result in ("confirmed_late", "pending_restock", "already_paid"):
+        payment.attention = {
+            "already_paid": str(_("The order was already paid: refund this payment.")),
+            "pending_restock": str(_("Paid after the order closed and the stock is gone: awaiting restock.")),
+            "confirmed_late": str(_("Paid after the order closed; stock was reserved again.")),
+        }[result]
+        save_fields(payment, ["attention", "updated_at"])
         emit("payment.late", order=order, payment=payment)
     return Outcome.APPLIED, result
 
@@ -201,7 +203,7 @@ def _apply(
     payment: Payment, n: Notification, event: PaymentEvent, actor: Actor, refund: Refund | None = None
 ) -> CallbackResult:
     """Lock order then payment, check the notification against the payment, apply it, record the outcome."""
-    with transaction.atomic(), transition_logs_batched():
+    with transaction.atomic(), writes_at_end():
         order = order_lock(number=payment.order.number)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         return _apply_locked(order, payment, n, event, actor, refund)
@@ -418,7 +420,7 @@ def payment_inbox_apply(*, payment_id: int, skip_locked: bool = True, queued: li
         notes[event.pk] = n
     if not notes:
         return settled
-    with transaction.atomic(), transition_logs_batched():
+    with transaction.atomic(), writes_at_end():
         # Which of them are still in the inbox, now that no other run can take them (the rows were read above).
         locked = inbox_apply_locks(
             order_id=payment.order_id, payment_id=payment_id, event_ids=list(notes), skip_locked=skip_locked

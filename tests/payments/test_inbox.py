@@ -330,3 +330,20 @@ def test_an_apply_takes_its_three_locks_in_one_statement(client, order, start):
     assert len(locks) == 1, locks
     assert locks[0].index('"orders_order"') < locks[0].index('"payments_payment"') < locks[0].index("paymentevent")
     assert state(order["number"]) == ("confirmed", "paid", "paid")
+
+
+@pytest.mark.django_db
+def test_an_apply_writes_its_rows_in_two_statements(client, order, start):
+    """The payment, order and log rows before the order's event (its handlers read them), the callback's and
+    the messages' at the end: two statements where each row was one (PostgreSQL)."""
+    payment = start(order["number"], "stripe")
+    assert deliver(client, signed(payment["reference"], "stripe")).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert payments_inbox_batch(50) == 1
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "WITH w0"))]
+    assert [sql[:7] for sql in writes] == ["WITH w0", "WITH w0"], writes
+    first, second = writes
+    assert '"payments_payment"' in first and '"orders_order"' in first and '"orders_transitionlog"' in first
+    assert '"payments_paymentevent"' in second and '"notifications_notification"' in second
+    assert state(order["number"]) == ("confirmed", "paid", "paid")
+    assert TransitionLog.objects.filter(object_id=str(Order.objects.get(number=order["number"]).pk)).count() >= 3

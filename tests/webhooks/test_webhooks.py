@@ -72,6 +72,18 @@ def test_an_endpoint_gets_only_the_events_it_asked_for(api, client, place, produ
 
 
 @pytest.mark.django_db
+def test_order_paid_shows_the_payment_that_paid_it(api, client, place, product, receiver):
+    """The event renders the order from the database as the apply left it, its payment included."""
+    _, secret = add_endpoint(receiver.url, "order.paid")
+    number = paid_order(api, client, place)
+    webhook_sweep()
+    (sent,) = receiver.verified(secret)
+    order = sent["data"]["order"]
+    assert (order["number"], order["status"], order["payment_status"]) == (number, "confirmed", "paid")
+    assert [(p["status"], p["paid_at"] is not None) for p in order["payments"]] == [("paid", True)]
+
+
+@pytest.mark.django_db
 def test_a_500_then_a_200_gets_the_same_webhook_id_twice_on_the_schedule(place, product, receiver):
     endpoint, secret = add_endpoint(receiver.url, "order.placed")
     receiver.answers = [500]
