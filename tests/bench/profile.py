@@ -2,7 +2,7 @@
 test client, against the database `tests.bench.run` seeded (run that first): prints each statement of one
 request, then the top of the profile.
 
-    python -m tests.bench.profile [requests] [--callbacks]   (default 300)
+    python -m tests.bench.profile [requests] [--callbacks | --inbox] [--cpu]   (default 300)
     python -m tests.bench.profile --health-check   (a request's first query after the last, both backends)
 """
 
@@ -27,6 +27,9 @@ def main() -> None:
     ap.add_argument("--inbox", action="store_true", help="apply answered callbacks (pending payments PB0095001 on)")
     ap.add_argument("--first", type=int, help="callbacks pay pending payments from this one (a second run)")
     ap.add_argument("--health-check", action="store_true", help="config.postgres's health check against Django's")
+    ap.add_argument(
+        "--cpu", action="store_true", help="no profiler: wall time, this process's and PostgreSQL's CPU per request"
+    )
     args = ap.parse_args()
     count = args.placements
     os.environ.update(
@@ -81,6 +84,14 @@ def main() -> None:
             first()
         for query in captured.captured_queries:
             print(" ".join(query["sql"].split())[:160])
+        if args.cpu:  # what cProfile's overhead hides: the Python against the database's share, as they run
+            pid = connection.connection.info.backend_pid
+            pg0, cpu0, wall0 = backend_cpu(pid), time.process_time(), time.perf_counter()
+            rest()
+            per = [time.perf_counter() - wall0, time.process_time() - cpu0, backend_cpu(pid) - pg0]
+            wall, app, pg = (v / count * 1000 for v in per)
+            print(f"\n{count} {what}: wall {wall:.2f} ms, this process's CPU {app:.2f} ms, PostgreSQL's {pg:.2f} ms")
+            return
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.enable()
@@ -134,7 +145,6 @@ def health_check(rounds: int) -> None:
     from django.db import connections
     from django.db.backends.postgresql.base import DatabaseWrapper as Django
 
-    tick = os.sysconf("SC_CLK_TCK")
     for label in ("config.postgres", "Django's", "config.postgres", "Django's"):
         conn = connections.create_connection("default")
         if label == "Django's":
@@ -142,13 +152,7 @@ def health_check(rounds: int) -> None:
         with conn.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             (pid,) = cursor.fetchone()
-
-        def backend_cpu(pid=pid) -> float:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / tick
-
-        pg0, cpu0, wall0 = backend_cpu(), time.process_time(), time.perf_counter()
+        pg0, cpu0, wall0 = backend_cpu(pid), time.process_time(), time.perf_counter()
         for _ in range(rounds):
             conn.close_if_unusable_or_obsolete()  # a request ends (request_finished)
             with conn.cursor() as cursor:  # the next one's first query
@@ -156,10 +160,17 @@ def health_check(rounds: int) -> None:
         per = {
             "wall": time.perf_counter() - wall0,
             "app CPU": time.process_time() - cpu0,
-            "PostgreSQL CPU": backend_cpu() - pg0,
+            "PostgreSQL CPU": backend_cpu(pid) - pg0,
         }
         print(f"{label:16}", ", ".join(f"{k} {v / rounds * 1e6:.0f} µs" for k, v in per.items()), "per request")
         conn.close()
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend on this machine has used (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
