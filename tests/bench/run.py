@@ -1,8 +1,10 @@
 """`make bench`: order placement over HTTP against gunicorn + PostgreSQL, next to a raw-SQL baseline.
 
-Each mode runs the app first and then a minimal psycopg transaction that writes the same rows
-(idempotency key, order, items, transition log, conditional stock UPDATEs, reservations, ledger rows),
-with the same number of client processes, so only the ratio within one run is compared.
+Each mode runs the app and, in turns with it (`--rounds`), a minimal psycopg transaction that writes the same
+rows (idempotency key, order, items, transition log, conditional stock UPDATEs, reservations, ledger rows),
+with the same number of client processes, so only the ratio within one run is compared. The burst runs as
+deployed: the gateways' callbacks on a gunicorn of their own, the follow-ups' worker (its own machines)
+stopped until the inbox is drained; `--no-callbacks-apart --no-followups-apart` share them out instead.
 """
 
 from __future__ import annotations
@@ -877,13 +879,16 @@ def main() -> None:
     )
     ap.add_argument(
         "--followups-apart",
-        action="store_true",
-        help="time the inbox drain with the follow-ups worker still stopped (deployed, it has machines of its own)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the inbox drain with the follow-ups worker still stopped, as deployed (its own machines)",
     )
     ap.add_argument(
         "--callbacks-apart",
-        action="store_true",
-        help="burst mode: callbacks go to a gunicorn of their own (--workers workers), as deployed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="burst mode: callbacks go to a gunicorn of their own (--workers workers), as deployed; without, "
+        "placements and callbacks share one",
     )
     ap.add_argument(
         "--storefront-nice",
