@@ -3,8 +3,9 @@
 Each mode runs the app and, in turns with it (`--rounds`), a minimal psycopg transaction that writes the same
 rows (idempotency key, order, items, transition log, conditional stock UPDATEs, reservations, ledger rows),
 with the same number of client processes, so only the ratio within one run is compared. The burst runs as
-deployed: the gateways' callbacks on a gunicorn of their own, the follow-ups' worker (its own machines)
-stopped until the inbox is drained; `--no-callbacks-apart --no-followups-apart` share them out instead.
+deployed: the gateways' callbacks on a gunicorn of their own with the larger CPU weight (both share this
+host), the follow-ups' worker (its own machines) stopped until the inbox is drained; `--storefront-nice 0`
+gives equal weights, `--no-callbacks-apart --no-followups-apart` one gunicorn and the follow-ups beside.
 """
 
 from __future__ import annotations
@@ -893,9 +894,9 @@ def main() -> None:
     ap.add_argument(
         "--storefront-nice",
         type=int,
-        default=0,
-        help="with --callbacks-apart: the storefront's gunicorn at this CPU priority (0-19), the callbacks' at 0 — "
-        "a shared host's CPU weights, where deployed they have hosts of their own",
+        default=5,
+        help="burst, with --callbacks-apart: the storefront's gunicorn at this CPU priority (0-19), the callbacks' "
+        "at 0 — the CPU weights README asks for where both share a host, as here; 0: equal shares",
     )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
