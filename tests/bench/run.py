@@ -253,7 +253,7 @@ CALLBACKS: list[tuple[dict, str]] = []  # signed requests, made before the clien
 
 # The pending payments each callback mode pays: callback mode's for the app and for the baseline (shared out over
 # the turns: this machine's speed drifts by half within a minute, README), each number of clients its own; burst's.
-APP_CALLBACKS, BASELINE_CALLBACKS, BURST_CALLBACKS = 15_000, 35_000, 10_000
+APP_CALLBACKS, BASELINE_CALLBACKS, BURST_CALLBACKS = 15_000, 35_000, 15_000
 
 
 def pending_needed(modes: list[str], client_counts: int) -> int:
