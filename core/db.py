@@ -231,8 +231,8 @@ def writes_at_end(*, updates: bool = True) -> Iterator[None]:
     """Inside a transaction: `insert_later` rows and (with `updates`) `save_fields` wait, and go to the database
     together, in one statement on PostgreSQL, when the block ends normally or an event is emitted (its handlers
     read the database: `core.events.emit` calls `writes_flush`). A payment's apply wrote its order, payment,
-    callback and log rows in four round trips. A write inside a savepoint opened within the block runs at once
-    (a rollback to the savepoint must undo it); a block inside another joins it."""
+    callback, message and log rows in five round trips; two now. A write inside a savepoint opened within the
+    block runs at once (a rollback to the savepoint must undo it); a block inside another joins it."""
     if _waiting.get() is not None:
         yield
         return
