@@ -134,7 +134,7 @@ def insert_rows(objs: list[models.Model], *, ignore_conflicts: bool = False) -> 
         return
     model = type(objs[0])
     sql, fields, returning = _insert_sql(model, len(objs), ignore_conflicts, connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    params = _insert_params(objs, fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning:
@@ -144,6 +144,16 @@ def insert_rows(objs: list[models.Model], *, ignore_conflicts: bool = False) -> 
             objs[0].pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _insert_params(objs: list[models.Model], fields: list[models.Field]) -> list:
+    """The values of new rows, row after row, prepared as the ORM's INSERT prepares them."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+
+
+def _update_params(obj: models.Model, columns: list[models.Field]) -> list:
+    """The values of a row's changed columns, prepared as save(update_fields=…) prepares them."""
+    return [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
 
 
 @functools.cache
@@ -188,7 +198,7 @@ def save_fields(obj: models.Model, fields: list[str]) -> None:
 
 def _save_now(obj: models.Model, fields: list[str]) -> None:
     sql, columns = _update_sql(type(obj), tuple(fields), connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
+    params = _update_params(obj, columns)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, obj.pk])
         if cursor.rowcount == 0:
@@ -287,10 +297,10 @@ def _flush(waiting: _Waiting) -> None:
     params = []
     for obj, fields in saves:
         columns = _update_sql(type(obj), tuple(fields), connection.vendor)[1]
-        params.extend([*(f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns), obj.pk])
+        params.extend([*_update_params(obj, columns), obj.pk])
     for (model, ignore), objs in groups.items():
         fields = _insert_sql(model, len(objs), ignore, connection.vendor)[1]
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields)
+        params.extend(_insert_params(objs, fields))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = cursor.fetchone()

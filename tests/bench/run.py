@@ -982,11 +982,11 @@ def main() -> None:
                 next_payment += BURST_CALLBACKS
                 continue
             for clients in [int(c) for c in args.clients.split(",")]:
+                seconds = args.duration / args.rounds
                 if mode == "callback":
                     # distinct pending payments for each run, 15,000 for the app and 35,000 for the baseline, shared
                     # out over the turns; the workers stay stopped through them (unless --workers-live), and the
                     # inbox's drain of everything the app answered is timed after the last
-                    seconds = args.duration / args.rounds
                     app_each, base_each = APP_CALLBACKS // args.rounds, BASELINE_CALLBACKS // args.rounds
                     turns = []
                     if not args.workers_live:
@@ -1014,9 +1014,7 @@ def main() -> None:
                         turns.append((app, base))
                     app_inbox = timed_drain(workers, dsn, next_payment, args.followups_apart, APP_CALLBACKS)
                     next_payment += APP_CALLBACKS + BASELINE_CALLBACKS
-                    app, base = (merged([turn[side] for turn in turns]) for side in (0, 1))
                 else:
-                    seconds = args.duration / args.rounds
                     turns = [
                         (
                             run_clients(
@@ -1035,7 +1033,7 @@ def main() -> None:
                         )
                         for _turn in range(args.rounds)
                     ]
-                    app, base = (merged([turn[side] for turn in turns]) for side in (0, 1))
+                app, base = (merged([turn[side] for turn in turns]) for side in (0, 1))
                 a = summarize("app", mode, clients, args.duration, app)
                 b = summarize("raw-sql-baseline", mode, clients, args.duration, base)
                 a["ratio_to_baseline"] = round(a["orders_per_s"] / max(b["orders_per_s"], 0.1), 3)
