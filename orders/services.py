@@ -316,7 +316,7 @@ def order_place(
         if coupon:
             _use_coupon(coupon)
         about_order(order.number)
-        emit("order.placed", order=order)
+        emit("order.placed", order=order, in_hand=True)  # the order and every related row as just written
         stock_reserve_lines(
             holder=order.number,
             lines=lines,

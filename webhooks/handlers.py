@@ -20,8 +20,8 @@ RETURN_EVENTS = ["return.requested", "return.approved", "return.rejected", "retu
 
 
 def _record(event_type: str):
-    def handler(*, order, ret=None, **payload) -> None:  # None: "order.refunded" collects its handlers' answers
-        webhook_event_record(type=event_type, order=order, ret=ret)
+    def handler(*, order, ret=None, in_hand=False, **payload) -> None:  # None: "order.refunded" collects answers
+        webhook_event_record(type=event_type, order=order, ret=ret, in_hand=in_hand)
 
     handler.__qualname__ = f"webhook_{event_type}"
     return handler

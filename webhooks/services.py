@@ -22,12 +22,12 @@ from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 from standardwebhooks.webhooks import Webhook
 
-from config.celery_app import enqueue_on_commit
-from core.db import lock_or_skip
+from config.celery_app import enqueue_on_commit, wake_on_commit
+from core.db import insert_later, insert_rows, lock_or_skip
 from core.events import emit
 from core.fsm import Actor, transition_apply
 from orders.models import Order
-from orders.selectors import order_detail_queryset
+from orders.selectors import order_detail_read
 from orders.serializers import ReturnOutput, order_render
 
 from .models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -66,25 +66,28 @@ def active_endpoints_forget(**kwargs) -> None:
     _active = None
 
 
-def webhook_event_record(*, type: str, order: Order, ret=None) -> WebhookEvent | None:
+def webhook_event_record(*, type: str, order: Order, ret=None, in_hand: bool = False) -> WebhookEvent | None:
     """Record one event for every active endpoint that wants it; called inside the causing transaction. The
-    body is the order as the storefront API renders it at this moment (and the return, for return events)."""
+    body is the order as the storefront API renders it at this moment (and the return, for return events):
+    read back, unless the caller wrote the order and holds all its related rows (`in_hand`: a placement).
+    The deliveries' worker is woken once the transaction commits (at most one message per process and
+    WAKE_DELAY_SECONDS, not one per delivery: a placement publishes nothing of its own)."""
     endpoints = [e for e in active_endpoints() if e.wants(type)]
     if not endpoints:
         return None
     now = timezone.now()
-    data = {"order": order_render(order_detail_queryset().get(pk=order.pk))}
+    data = {"order": order_render(order if in_hand else order_detail_read(order.pk))}
     if ret is not None:
         data["return"] = ReturnOutput(ret).data
     body = json.dumps({"type": type, "timestamp": now.isoformat(), "data": data}, cls=JSONEncoder, ensure_ascii=False)
-    event = WebhookEvent.objects.create(type=type, order=order, body=body, created_at=now)
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(event=event, endpoint=endpoint, order=order, next_attempt_at=now) for endpoint in endpoints
+    event = WebhookEvent(type=type, order=order, body=body, created_at=now)
+    insert_rows([event])
+    insert_later(
+        [WebhookDelivery(event=event, endpoint=e, order=order, next_attempt_at=now, created_at=now) for e in endpoints]
     )
-    from .tasks import deliver_webhook
+    from .tasks import sweep_webhooks
 
-    for delivery in deliveries:
-        enqueue_on_commit(deliver_webhook, delivery.pk)
+    wake_on_commit(sweep_webhooks)
     return event
 
 
