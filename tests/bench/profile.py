@@ -2,7 +2,7 @@
 test client, against the database `tests.bench.run` seeded (run that first): prints each statement of one
 request, then the top of the profile.
 
-    python -m tests.bench.profile [requests] [--callbacks | --inbox] [--cpu]   (default 300)
+    python -m tests.bench.profile [requests] [--callbacks | --inbox] [--cpu] [--webhook]   (default 300)
     python -m tests.bench.profile --health-check   (a request's first query after the last, both backends)
 """
 
@@ -30,8 +30,12 @@ def main() -> None:
     ap.add_argument(
         "--cpu", action="store_true", help="no profiler: wall time, this process's and PostgreSQL's CPU per request"
     )
+    ap.add_argument(
+        "--webhook",
+        action="store_true",
+        help="with a webhook endpoint for every event (an ERP's), removed afterwards; nothing is delivered",
+    )
     args = ap.parse_args()
-    count = args.placements
     os.environ.update(
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench"),
         DJANGO_SETTINGS_MODULE="config.settings.local",
@@ -45,17 +49,32 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
     if args.health_check:
         health_check(5000)
         return
     from orders.services import storefront_key_issue
-    from tests.bench.run import order_payload, pick_items
 
     _key, token = storefront_key_issue(name=f"profile-{time.time()}")
+    if args.webhook:
+        from webhooks.services import webhook_endpoint_add
+
+        endpoint = webhook_endpoint_add(url="http://127.0.0.1:9/profile", description="tests.bench.profile")
+        try:
+            profile_requests(args, token)
+        finally:
+            endpoint.delete()  # its deliveries with it; the events stay, as a sent event's would
+        return
+    profile_requests(args, token)
+
+
+def profile_requests(args, token: str) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.bench.run import order_payload, pick_items
+
+    count = args.placements
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     rng = random.Random(1)
     run = f"{time.time()}"
