@@ -691,6 +691,42 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
     return workers
 
 
+def webhook_receiver(port: int) -> str:
+    """--webhook: the ERP, a local server answering every delivery 204, in a thread of this process."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Erp(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Erp)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{port}/erp"
+
+
+def bench_endpoint(url: str | None) -> None:
+    """The bench's webhook endpoint: an earlier run's removed (with --reuse it would still be active), this
+    run's added when there is one."""
+    from django.db import connection
+
+    from webhooks.services import webhook_endpoint_add
+
+    with connection.cursor() as c:
+        c.execute("SELECT id FROM webhooks_webhookendpoint WHERE description = 'tests.bench.run'")
+        ids = [row[0] for row in c.fetchall()]
+        if ids:
+            c.execute("DELETE FROM webhooks_webhookdelivery WHERE endpoint_id = ANY(%s)", [ids])
+            c.execute("DELETE FROM webhooks_webhookendpoint WHERE id = ANY(%s)", [ids])
+    if url:
+        webhook_endpoint_add(url=url, description="tests.bench.run")
+
+
 # --- orchestration -------------------------------------------------------------------------------------------------
 def setup_database(
     url: str, pending: int = 100_000, history: int = 100_000, ledger: bool = True, reuse: bool = False
@@ -900,6 +936,12 @@ def main() -> None:
     )
     ap.add_argument("--dup-rate", type=float, default=0.1, help="callback mode: share of replayed callbacks")
     ap.add_argument(
+        "--webhook",
+        action="store_true",
+        help="a webhook endpoint for every event, as a shop with an ERP has (a local receiver answering 204); "
+        "the baseline writes no webhook rows",
+    )
+    ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
     )
     ap.add_argument("--out", help="also append the JSON lines to this file")
@@ -923,6 +965,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     pending = pending_needed(args.modes.split(","), len(args.clients.split(",")))
     token, ctx = setup_database(args.database_url, pending=pending, reuse=args.reuse)
+    bench_endpoint(webhook_receiver(args.port + 2) if args.webhook else None)
     queries = count_queries(token)
     auth = auth_cost(token)
     from django.db import connections
