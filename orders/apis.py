@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ErrorOutput
+from core.db import writes_at_end
 from core.errors import ApplicationError
 
 from . import idempotency, returns, selectors, services
@@ -67,7 +68,8 @@ class OrderListCreateApi(ListAPIView):
         # a duplicate order, or on the key's unique index), rolls back, and is answered from the stored response.
         replayed = False
         try:
-            with transaction.atomic():
+            # The placement's messages wait for the key: one INSERT statement for both (core.db.writes_at_end).
+            with transaction.atomic(), writes_at_end(updates=False):
                 order = services.order_place(client=request.user, **validated)
                 stored = idempotency.response_remember(
                     **request_key, status=201, body=order_render(order), order_number=order.number

@@ -12,7 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 
-from core.db import insert_rows
+from core.db import insert_later, writes_flush
 from core.errors import ApplicationError
 
 from .models import IdempotencyKey
@@ -54,8 +54,9 @@ def response_remember(
     *, client: AbstractBaseUser, key: str, fingerprint: str, status: int, body: dict[str, Any], order_number: str
 ) -> Stored:
     """Store the response in the caller's transaction. A concurrent request that committed the same key
-    first makes this raise, and so rolls the caller's change back. Written with core.db.insert_rows, its SQL
-    built once: the model's save() cost more than the statement, on every placement."""
+    first makes this raise, and so rolls the caller's change back. Written with core.db's SQL built once (the
+    model's save() cost more than the statement, on every placement); inside a `writes_at_end` block, in one
+    statement with what waits there (a placement's messages)."""
     row = IdempotencyKey(
         client=client,
         key=key,
@@ -65,7 +66,8 @@ def response_remember(
         order_number=order_number,
     )
     try:
-        insert_rows([row])
+        insert_later([row])
+        writes_flush()
     except IntegrityError as exc:  # (client, key) is unique
         raise IdempotencyKeyInUse() from exc
     return Stored(status=status, body=body)

@@ -4,11 +4,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import TransitionLog
 from inventory.models import Reservation, StockItem, StockMovement
+from notifications.models import Notification
 from orders.models import BlockedCustomer, Coupon, IdempotencyKey, Order, OrderItem
 from tests.conftest import order_body
 from tests.factories import CouponFactory, ProductFactory, WarehouseFactory, stock
@@ -211,6 +214,21 @@ def test_duplicate_order(place, product):
     }
     assert state() == before
     assert place(order_body(allow_duplicate=True), key="c").status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_placements_messages_and_its_key_are_one_statement(place, product):
+    """The messages wait for the key (core.db.writes_at_end) and both go in one INSERT statement; a key that a
+    concurrent request committed first still fails there (test_concurrency's ten threads, one key)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = place()
+    assert response.status_code == 201
+    sqls = [q["sql"] for q in captured.captured_queries]
+    writes = [sql for sql in sqls if "notifications_notification" in sql or "orders_idempotencykey" in sql]
+    assert len(writes) == 1 and "orders_idempotencykey" in writes[0] and "notifications_notification" in writes[0]
+    number = response.json()["number"]
+    assert Notification.objects.filter(order__number=number, event="order_placed").exists()
+    assert IdempotencyKey.objects.get(order_number=number).response_body == response.json()
 
 
 @pytest.mark.django_db
