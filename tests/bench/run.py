@@ -691,6 +691,17 @@ def start_workers(env: dict) -> list[subprocess.Popen]:
     return workers
 
 
+def ports_free(*ports: int) -> None:
+    """Stop before touching the database when another run holds the ports: its storefront key would be revoked
+    under it (every later request of that run a 401)."""
+    import socket
+
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                sys.exit(f"port {port} is in use (another bench run?): stop it or pass --port")
+
+
 def webhook_receiver(port: int) -> str:
     """--webhook: the ERP, a local server answering every delivery 204, in a thread of this process."""
     import threading
@@ -963,6 +974,7 @@ def main() -> None:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
+    ports_free(args.port, args.port + 1, args.port + 2)
     pending = pending_needed(args.modes.split(","), len(args.clients.split(",")))
     token, ctx = setup_database(args.database_url, pending=pending, reuse=args.reuse)
     bench_endpoint(webhook_receiver(args.port + 2) if args.webhook else None)
