@@ -87,10 +87,12 @@ def _placement_reads_sql(identifiers: int, skus: int) -> str:
         """
 
 
+# An order's parcels and returns, none before it ships (order_detail_read loads them only when there are any).
+_LATER_RELATIONS = ("shipments__events", "shipments__warehouse", "returns__lines")
+
+
 def order_detail_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("coupon").prefetch_related(
-        "items", "payments", "shipments__events", "shipments__warehouse", "returns__lines"
-    )
+    return Order.objects.select_related("coupon").prefetch_related("items", "payments", *_LATER_RELATIONS)
 
 
 def order_detail_read(pk: int) -> Order:
@@ -122,7 +124,7 @@ def order_detail_read(pk: int) -> Order:
     Order.coupon.field.set_cached_value(order, coupons[0] if coupons else None)
     prefetched(order, items=items, payments=payments)
     if later:
-        prefetch_related_objects([order], "shipments__events", "shipments__warehouse", "returns__lines")
+        prefetch_related_objects([order], *_LATER_RELATIONS)
     else:
         prefetched(order, shipments=[], returns=[])
     return order
