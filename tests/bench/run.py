@@ -702,25 +702,6 @@ def ports_free(*ports: int) -> None:
                 sys.exit(f"port {port} is in use (another bench run?): stop it or pass --port")
 
 
-def webhook_receiver(port: int) -> str:
-    """--webhook: the ERP, a local server answering every delivery 204, in a thread of this process."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Erp(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Erp)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{port}/erp"
-
-
 def bench_endpoint(url: str | None) -> None:
     """The bench's webhook endpoint: an earlier run's removed (with --reuse it would still be active), this
     run's added when there is one."""
@@ -974,10 +955,13 @@ def main() -> None:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    ports_free(args.port, args.port + 1, args.port + 2)
+    ports_free(args.port, args.port + 1)
     pending = pending_needed(args.modes.split(","), len(args.clients.split(",")))
     token, ctx = setup_database(args.database_url, pending=pending, reuse=args.reuse)
-    bench_endpoint(webhook_receiver(args.port + 2) if args.webhook else None)
+    from tests.local_server import serving
+
+    erp = contextlib.ExitStack()  # --webhook: the ERP, answering every delivery 204 on a free local port
+    bench_endpoint(erp.enter_context(serving(lambda *request: (204, b"", {}))) + "/erp" if args.webhook else None)
     queries = count_queries(token)
     auth = auth_cost(token)
     from django.db import connections
@@ -1105,6 +1089,7 @@ def main() -> None:
         print(json.dumps(line), flush=True)
         lines.append(line)
     finally:
+        erp.close()
         for web in filter(None, (server, callback_server)):
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(timeout=30)
