@@ -352,7 +352,8 @@ def row_columns(model: type[models.Model], alias: str = "") -> str:
 def _row_lock_sql(model: type[models.Model], by: str, skip_locked: bool, vendor: str) -> str:
     quote, meta = connection.ops.quote_name, model._meta
     key = meta.pk if by == "pk" else meta.get_field(by)
-    assert key.primary_key or key.unique, f"{model.__name__}.{by} is not unique"
+    unique = key.primary_key or key.unique or any(c.fields == (by,) for c in meta.total_unique_constraints)
+    assert unique, f"{model.__name__}.{by} is not unique"
     sql = f"SELECT {row_columns(model)} FROM {quote(meta.db_table)} WHERE {quote(key.column)} = %s"
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"

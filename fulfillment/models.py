@@ -32,8 +32,8 @@ OPEN_SHIPMENT = [ShipmentStatus.PENDING, ShipmentStatus.PICKING, ShipmentStatus.
 class Shipment(FSMModelMixin, models.Model):
     """What one warehouse sends for one order."""
 
-    order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order")
+    order = models.ForeignKey(  # no index of its own: shipment_order_warehouse_uniq starts with it
+        "orders.Order", on_delete=models.PROTECT, related_name="shipments", db_index=False, verbose_name=_("order")
     )
     warehouse = models.ForeignKey(
         "inventory.Warehouse", on_delete=models.PROTECT, related_name="shipments", verbose_name=_("warehouse")
@@ -152,7 +152,9 @@ class TrackingEvent(models.Model):
         DELIVERED = "delivered", _("Delivered")
         EXCEPTION = "exception", _("Exception")
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
+    shipment = models.ForeignKey(  # no index of its own: trackingevent_once_per_shipment starts with it
+        Shipment, on_delete=models.CASCADE, related_name="events", db_index=False, verbose_name=_("shipment")
+    )
     occurred_at = models.DateTimeField(_("time"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     location = models.CharField(_("location"), max_length=120, blank=True)

@@ -66,8 +66,8 @@ class Product(models.Model):
 class StockItem(models.Model):
     """One product in one warehouse. `available = on_hand - reserved`, guarded by the database."""
 
-    product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="stock_items", verbose_name=_("product")
+    product = models.ForeignKey(  # no index of its own: stockitem_product_warehouse_uniq starts with it
+        Product, on_delete=models.PROTECT, related_name="stock_items", db_index=False, verbose_name=_("product")
     )
     warehouse = models.ForeignKey(
         Warehouse, on_delete=models.PROTECT, related_name="stock_items", verbose_name=_("warehouse")

@@ -108,7 +108,7 @@ class BlockedCustomer(models.Model):
 
 
 class Order(FSMModelMixin, models.Model):
-    number = models.CharField(_("number"), max_length=20, unique=True, default=new_order_number, editable=False)
+    number = models.CharField(_("number"), max_length=20, default=new_order_number, editable=False)
     status = FSMField(_("status"), default=OrderStatus.PENDING, choices=OrderStatus.choices, protected=True)
     payment_status = FSMField(
         _("payment status"), default=PaymentStatus.PENDING, choices=PaymentStatus.choices, protected=True
@@ -198,6 +198,8 @@ class Order(FSMModelMixin, models.Model):
             ),
         ]
         constraints = [
+            # a constraint, not unique=True: no varchar_pattern_ops twin to write with every order (core.schema)
+            models.UniqueConstraint(fields=["number"], name="order_number_uniq"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
 

@@ -31,7 +31,7 @@ class Payment(FSMModelMixin, models.Model):
         "orders.Order", on_delete=models.PROTECT, related_name="payments", verbose_name=_("order")
     )
     gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices)
-    reference = models.CharField(_("reference"), max_length=32, unique=True, default=new_payment_reference)
+    reference = models.CharField(_("reference"), max_length=32, default=new_payment_reference)
     gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128, null=True, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
@@ -42,7 +42,6 @@ class Payment(FSMModelMixin, models.Model):
         _("needs attention"),
         max_length=200,
         blank=True,
-        db_index=True,
         help_text=_("Why finance should look at this payment; empty when all is well."),
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -60,7 +59,10 @@ class Payment(FSMModelMixin, models.Model):
             ("refund_payment", _("Can refund payments")),
             ("replay_paymentevent", _("Can replay stored gateway callbacks")),
         ]
+        # Indexes declared here rather than with unique=True/db_index=True on their CharFields: those get a
+        # varchar_pattern_ops twin on PostgreSQL, written with every row and read by nothing (core.schema).
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="payment_reference_uniq"),
             models.UniqueConstraint(
                 fields=["gateway", "gateway_txn_id"],
                 condition=Q(gateway_txn_id__isnull=False),
@@ -77,6 +79,7 @@ class Payment(FSMModelMixin, models.Model):
             models.Index(Upper("reference"), name="payment_reference_upper_idx"),
             models.Index(Upper("gateway_txn_id"), name="payment_txn_idx"),
             models.Index(fields=["paid_at"], name="payment_paid_at_idx"),  # what came in today (finance's home)
+            models.Index(fields=["attention"], name="payment_attention_idx"),  # finance's work list
         ]
 
     def __str__(self):
@@ -153,13 +156,13 @@ class PaymentEvent(models.Model):
         FLAGGED = "flagged", _("Flagged for finance")
         ERROR = "error", _("Error")
 
-    gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices, db_index=True)
+    gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, default=Direction.INBOUND)
     kind = models.CharField(_("kind"), max_length=30, default="callback")
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("payment")
     )
-    reference = models.CharField(_("reference"), max_length=64, blank=True, db_index=True)
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
     event_type = models.CharField(_("event type"), max_length=60, blank=True)
     gateway_txn_id = models.CharField(_("gateway transaction id"), max_length=128, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
@@ -194,7 +197,9 @@ class PaymentEvent(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("payment event")
         verbose_name_plural = _("payment events")
-        indexes = [
+        indexes = [  # in Meta, not db_index=True: no varchar_pattern_ops twins on each callback's row (core.schema)
+            models.Index(fields=["gateway"], name="paymentevent_gateway_idx"),
+            models.Index(fields=["reference"], name="paymentevent_reference_idx"),
             models.Index(
                 fields=["gateway", "transmission_id"],
                 condition=~Q(transmission_id=""),

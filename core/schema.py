@@ -1,0 +1,57 @@
+"""A migration step for the hot tables' CharField indexes: the twin Django adds on PostgreSQL, dropped.
+
+Django gives a CharField with `unique=True` or `db_index=True` a second index on PostgreSQL, `<name>_like`
+(varchar_pattern_ops), for `LIKE 'x%'` lookups. Nothing here looks an order number, a payment reference or a
+webhook id up by its beginning (the admin's searches use the UPPER() trigram and btree indexes), so on a table
+written on every placement or callback the twin was written with each row and each non-HOT update, and read
+only where the planner preferred it for `=` over the index it doubles. Those fields declare their index in Meta
+instead (a UniqueConstraint, an Index), which has no twin, and this step renames the index that exists to the
+declared name rather than building it again: a big table stays writable. SQLite has no twins: nothing to do.
+"""
+
+from django.db import migrations
+
+_ONE_COLUMN_INDEXES = """
+    SELECT i.relname, x.indisunique, c.conname, o.opcname
+    FROM pg_index x
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_opclass o ON o.oid = x.indclass[0]
+    JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+    LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype = 'u'
+    WHERE x.indrelid = %s::regclass AND x.indnatts = 1 AND a.attname = %s
+      AND x.indpred IS NULL AND x.indexprs IS NULL AND NOT x.indisprimary
+"""
+
+
+def like_twin_dropped(table: str, column: str, name: str) -> migrations.RunPython:
+    """Rename the column's own index (its unique constraint, when unique) to `name`, the one the model now
+    declares, and drop its `_like` twin. Reversed, the twin is built again (the state goes back to
+    unique=True/db_index=True, which Django finds by introspection, whatever the index's name)."""
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        quote = schema_editor.quote_name
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(_ONE_COLUMN_INDEXES, [table, column])
+            indexes = cursor.fetchall()
+        for index, _unique, constraint, opclass in indexes:
+            if opclass.endswith("_pattern_ops"):
+                schema_editor.execute(f"DROP INDEX {quote(index)}")
+            elif constraint:
+                schema_editor.execute(
+                    f"ALTER TABLE {quote(table)} RENAME CONSTRAINT {quote(constraint)} TO {quote(name)}"
+                )
+            elif index != name:
+                schema_editor.execute(f"ALTER INDEX {quote(index)} RENAME TO {quote(name)}")
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        twin = schema_editor._create_index_name(table, [column], suffix="_like")
+        quote = schema_editor.quote_name
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {quote(twin)} ON {quote(table)} ({quote(column)} varchar_pattern_ops)"
+        )
+
+    return migrations.RunPython(forward, backward, elidable=False)
