@@ -12,7 +12,7 @@ declared name rather than building it again: a big table stays writable. SQLite 
 from django.db import migrations
 
 _ONE_COLUMN_INDEXES = """
-    SELECT i.relname, x.indisunique, c.conname, o.opcname
+    SELECT i.relname, c.conname, o.opcname
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_opclass o ON o.oid = x.indclass[0]
@@ -35,7 +35,7 @@ def like_twin_dropped(table: str, column: str, name: str) -> migrations.RunPytho
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(_ONE_COLUMN_INDEXES, [table, column])
             indexes = cursor.fetchall()
-        for index, _unique, constraint, opclass in indexes:
+        for index, constraint, opclass in indexes:
             if opclass.endswith("_pattern_ops"):
                 schema_editor.execute(f"DROP INDEX {quote(index)}")
             elif constraint:
