@@ -39,6 +39,16 @@ def seed_shipments_and_payments() -> None:
             FROM orders_order o
             """
         )
+        c.execute(
+            """
+            INSERT INTO payments_paymentevent (gateway, direction, kind, payment_id, reference, event_type,
+                gateway_txn_id, amount, currency, headers, body, transmission_id, body_sha256, signature_valid,
+                outcome, error, actor, received_at)
+            SELECT 'alipay', 'in', 'callback', p.id, p.reference, 'TRADE_SUCCESS', p.gateway_txn_id, p.amount,
+                'CNY', '{}'::jsonb, '', '', md5(p.reference), true, 'applied', '', 'alipay', p.paid_at
+            FROM payments_payment p
+            """
+        )
         c.execute("ANALYZE")
 
 
@@ -106,6 +116,23 @@ def main() -> None:
         ("search name (no match)", "/admin/orders/order/?q=Nobody%20Here"),
         ("search a domain every order has", "/admin/orders/order/?q=example.com"),
         ("search a word 1 in 100 orders has", "/admin/orders/order/?q=c12"),
+        ("order page", f"/admin/orders/order/{n // 2}/change/"),
+        ("payment list", "/admin/payments/payment/"),
+        ("payments: filter status=paid", "/admin/payments/payment/?status__exact=paid"),
+        ("payments: search reference", f"/admin/payments/payment/?q=PH{n // 5:010d}"),
+        ("payments: search order number", f"/admin/payments/payment/?q=H{n // 6:07d}-SEED"),
+        ("payments: search transaction id", f"/admin/payments/payment/?q=2026{n // 7:016d}"),
+        ("payment events", "/admin/payments/paymentevent/"),
+        ("events: filter outcome=applied", "/admin/payments/paymentevent/?outcome__exact=applied"),
+        ("events: search reference", f"/admin/payments/paymentevent/?q=PH{n // 8:010d}"),
+        ("parcels", "/admin/fulfillment/shipment/"),
+        ("parcels: filter status=delivered", "/admin/fulfillment/shipment/?status__exact=delivered"),
+        ("parcels: scan tracking number", f"/admin/fulfillment/shipment/?q=SF{n // 9:012d}"),
+        ("parcels: scan order number", f"/admin/fulfillment/shipment/?q=H{n // 10:07d}-SEED"),
+        ("transition log", "/admin/core/transitionlog/"),
+        ("log: search order number", f"/admin/core/transitionlog/?q=H{n // 11:07d}-SEED"),
+        ("stock movements", "/admin/inventory/stockmovement/"),
+        ("movements: search order number", f"/admin/inventory/stockmovement/?q=H{n // 12:07d}-SEED"),
         ("order health (hour)", "/admin/order-health/"),
         ("order health (day)", "/admin/order-health/?range=day"),
         ("order health (week)", "/admin/order-health/?range=week"),
