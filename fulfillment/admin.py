@@ -6,7 +6,8 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
 from core.admin import (
+    BigListMixin,
     ReadOnlyAdmin,
     ReadOnlyInlineMixin,
     SaveOnlyWhatCanChange,
@@ -131,7 +133,7 @@ def _shipment_details(shipment) -> list[tuple[str, str]]:
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
+class ShipmentAdmin(BigListMixin, SaveOnlyWhatCanChange, ModelAdmin):
     list_display = [
         "__str__",
         "order",
@@ -149,7 +151,6 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     search_fields = ["=order__number", "=tracking_number"]  # what a scanner types
     search_help_text = _("Scan or type an order number or a tracking number")
     ordering = ["-priority", "created_at"]
-    show_full_result_count = False
     readonly_fields = [
         "order",
         "warehouse",
@@ -172,7 +173,14 @@ class ShipmentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
     actions = ["start_picking", "pack", "print_picking_lists", "print_labels"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_lines=Count("lines"))
+        # Counted for the page's rows only (a subquery each): a GROUP BY would count every parcel's lines before
+        # the page is sorted out of them (5 s at a million parcels).
+        lines = ShipmentLine.objects.filter(shipment=OuterRef("pk")).order_by().values("shipment")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_lines=Coalesce(Subquery(lines.annotate(n=Count("pk")).values("n")), 0))
+        )
 
     @admin.display(description=_("lines"), ordering="n_lines")
     def line_count(self, shipment):
@@ -397,7 +405,7 @@ class ShipmentAttentionAdmin(ShipmentAdmin):
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(ReadOnlyAdmin):
+class TrackingEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["occurred_at", "shipment", "status", "location", "description", "recorded_at"]
     list_filter = ["status"]
     list_select_related = ["shipment"]

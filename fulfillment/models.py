@@ -50,7 +50,7 @@ class Shipment(FSMModelMixin, models.Model):
     check_count = models.PositiveIntegerField(_("tracking checks"), default=0)
     next_check_at = models.DateTimeField(_("next tracking check"), null=True, blank=True, db_index=True)
     last_event_at = models.DateTimeField(_("last tracking update"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)  # in shipment_queue_idx (migration 0007)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyAdmin, action_form, posted
+from core.admin import BigListMixin, ReadOnlyAdmin, action_form, posted
 
 from . import services
 from .models import Product, Reservation, RestockAlert, StockItem, StockMovement, Warehouse
@@ -283,7 +283,7 @@ class StockItemAdmin(ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "stock_item",
@@ -295,20 +295,17 @@ class StockMovementAdmin(ReadOnlyAdmin):
         "actor",
         "note",
     ]
-    list_filter = ["kind", "stock_item__warehouse"]
+    list_filter = ["kind", "stock_item__warehouse", "created_at"]
     list_select_related = ["stock_item__product", "stock_item__warehouse"]
     search_fields = ["=reference", "=stock_item__product__sku", "actor"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
+class ReservationAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["holder", "stock_item", "quantity", "state", "expires_at", "created_at"]
     list_filter = ["state", "stock_item__warehouse"]
     list_select_related = ["stock_item__product", "stock_item__warehouse"]
     search_fields = ["=holder", "=stock_item__product__sku"]
-    show_full_result_count = False
 
 
 @admin.register(RestockAlert)

@@ -1,9 +1,10 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin
+from core.admin import BigListMixin, KnownValuesFilter, ReadOnlyAdmin, ReadOnlyInlineMixin
 from core.errors import ApplicationError
 from orders.admin import OrderPagePart, order_page_add
 
@@ -24,14 +25,20 @@ class OrderNotificationInline(ReadOnlyInlineMixin, TabularInline):
 order_page_add(OrderPagePart(inlines=[OrderNotificationInline]))
 
 
+class LanguageFilter(KnownValuesFilter):
+    title = _("language")
+    field = "language"
+
+    def lookups(self, request, model_admin):
+        return settings.LANGUAGES
+
+
 @admin.register(Notification)
-class NotificationAdmin(ModelAdmin):
+class NotificationAdmin(BigListMixin, ModelAdmin):
     list_display = ["created_at", "event", "channel", "recipient", "order", "status", "attempts", "due_at", "sent_at"]
-    list_filter = ["event", "channel", "status", "language"]
+    list_filter = ["event", "channel", "status", LanguageFilter, "created_at"]
     list_select_related = ["order"]
     search_fields = ["=order__number", "=subject", "recipient"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
     readonly_fields = [
         "order",
         "subject",

@@ -20,6 +20,8 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from config.permissions import FIELD_PERMISSIONS, TRANSITION_PERMISSIONS
 from core.admin import (
+    BigListMixin,
+    KnownValuesFilter,
     ReadOnlyAdmin,
     ReadOnlyInlineMixin,
     SaveOnlyWhatCanChange,
@@ -151,17 +153,14 @@ class OrderContactForm(forms.ModelForm):
         return data
 
 
-class CurrencyFilter(admin.SimpleListFilter):
+class CurrencyFilter(KnownValuesFilter):
     """The catalogue's currencies (a few thousand products), not a DISTINCT over every order."""
 
     title = _("currency")
-    parameter_name = "currency__exact"
+    field = "currency"
 
     def lookups(self, request, model_admin):
         return [(c, c) for c in Product.objects.order_by("currency").values_list("currency", flat=True).distinct()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(currency=self.value()) if self.value() else queryset
 
 
 @admin.register(Order)
@@ -719,11 +718,11 @@ class BlockedCustomerAdmin(ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ModelAdmin):
+class IdempotencyKeyAdmin(BigListMixin, ModelAdmin):
     list_display = ["key", "client", "order_number", "response_status", "created_at"]
     list_select_related = ["client"]
+    list_filter = ["created_at"]
     search_fields = ["=key", "=order_number"]
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False

@@ -13,10 +13,10 @@ from django.db.models import Q, QuerySet, Value, prefetch_related_objects
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import StrIndex, Upper
 from django.shortcuts import get_object_or_404
-from django.utils.text import smart_split, unescape_string_literal
 
 from core.db import advisory_lock_id, model_from_row, prefetched, row_columns
 from core.models import TransitionLog
+from core.search import field_lookup, search_words
 from inventory.models import Product
 from inventory.selectors import availability_from_rows, availability_query, availability_sql
 
@@ -238,8 +238,7 @@ def order_search(queryset: QuerySet[Order], term: str, fields: list[str]) -> Que
     would gather them all first (4-6 s at a million orders, where the walk takes 10 ms and the capped count
     30-300 ms)."""
     newest = Order.objects.order_by("-created_at").values("pk")[:SEARCH_PROBE_ROWS]
-    for word in smart_split(term):
-        word = unescape_string_literal(word) if word[:1] in "\"'" and word[-1:] == word[:1] else word
+    for word in search_words(term):
         test = functools.reduce(operator.or_, (_row_test(f, word) for f in fields))
         if Order.objects.filter(test, pk__in=newest).count() >= SEARCH_COMMON_IN_PROBE:
             queryset = queryset.filter(test)
@@ -249,25 +248,20 @@ def order_search(queryset: QuerySet[Order], term: str, fields: list[str]) -> Que
     return queryset
 
 
-def _lookup(field: str, word: str) -> dict[str, str]:
-    """A search_fields entry as a filter: "=field" the whole value in any case, otherwise a part of it."""
-    return {f"{field[1:]}__iexact": word} if field.startswith("=") else {f"{field}__icontains": word}
-
-
 def _row_test(field: str, word: str) -> Q:
     if LOOKUP_SEP in field:  # another table's (payments, parcels): the orders it names, without a join per row
-        return Q(pk__in=Order.objects.filter(**_lookup(field, word)).values("pk"))
-    return Q(**_lookup(field, word))
+        return Q(pk__in=Order.objects.filter(**field_lookup(field, word)).values("pk"))
+    return Q(**field_lookup(field, word))
 
 
 def _field_matches(field: str, word: str) -> QuerySet[Order]:
     part = None if field.startswith("=") else _telling_part(word)
     if part is None:
-        return Order.objects.filter(**_lookup(field, word))
+        return Order.objects.filter(**field_lookup(field, word))
     # The index is asked for the telling part only, and the whole word is checked on the few rows it finds:
     # STRPOS is icontains in a form the index does not take over.
     return (
-        Order.objects.filter(**_lookup(field, part))
+        Order.objects.filter(**field_lookup(field, part))
         .alias(_position=StrIndex(Upper(field), Upper(Value(word))))
         .filter(_position__gt=0)
     )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import (
+    BigListMixin,
     ReadOnlyAdmin,
     ReadOnlyInlineMixin,
     SaveOnlyWhatCanChange,
@@ -24,7 +25,7 @@ from core.admin import (
     posted,
 )
 from core.errors import ApplicationError
-from orders.admin import OrderPagePart, order_page_add, return_page_link_add
+from orders.admin import CurrencyFilter, OrderPagePart, order_page_add, return_page_link_add
 from orders.models import Order, Return, ReturnStatus
 
 from . import services
@@ -165,7 +166,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
+class PaymentAdmin(BigListMixin, SaveOnlyWhatCanChange, ModelAdmin):
     list_display = [
         "reference",
         "order",
@@ -176,11 +177,9 @@ class PaymentAdmin(SaveOnlyWhatCanChange, ModelAdmin):
         "attention",
         "created_at",
     ]
-    list_filter = ["gateway", "status", AttentionFilter, "currency"]
+    list_filter = ["gateway", "status", AttentionFilter, CurrencyFilter, "created_at"]
     list_select_related = ["order"]
     search_fields = ["=reference", "=order__number", "=gateway_txn_id"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
     readonly_fields = [
         "order",
         "gateway",
@@ -330,7 +329,7 @@ class PaymentAttentionAdmin(PaymentAdmin):
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(ReadOnlyAdmin):
+class PaymentEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "gateway",
@@ -343,10 +342,8 @@ class PaymentEventAdmin(ReadOnlyAdmin):
         "outcome",
         "error",
     ]
-    list_filter = ["gateway", "direction", "kind", "outcome", "signature_valid"]
+    list_filter = ["gateway", "direction", "kind", "outcome", "signature_valid", "received_at"]
     search_fields = ["=reference", "=gateway_txn_id"]
-    date_hierarchy = "received_at"
-    show_full_result_count = False
     actions = ["replay"]
 
     def has_replay_permission(self, request):
@@ -370,7 +367,7 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["created_at", "number", "payment", "amount", "status", "reason", "error", "actor"]
     list_filter = ["status"]
     list_select_related = ["payment"]

@@ -148,6 +148,15 @@ class PaymentEvent(models.Model):
         INBOUND = "in", _("Inbound")
         OUTBOUND = "out", _("Outbound")
 
+    class Kind(models.TextChoices):
+        CALLBACK = "callback", _("Callback")
+        REPLAY = "replay", _("Replayed callback")
+        CREATE = "create", _("Payment started")
+        QUERY = "query", _("Status query")
+        MANUAL = "manual", _("Marked paid by hand")
+        REFUND = "refund", _("Refund")
+        SETTLEMENT = "settlement", _("Settlement file")
+
     class Outcome(models.TextChoices):
         RECEIVED = "received", _("Received, not yet processed")
         APPLIED = "applied", _("Applied")
@@ -158,7 +167,7 @@ class PaymentEvent(models.Model):
 
     gateway = models.CharField(_("gateway"), max_length=20, choices=Gateway.choices)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, default=Direction.INBOUND)
-    kind = models.CharField(_("kind"), max_length=30, default="callback")
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, default=Kind.CALLBACK)
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="events", verbose_name=_("payment")
     )

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInlineMixin, TransitionLogInline, action_form, badge, posted
+from core.admin import (
+    BigListMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInlineMixin,
+    TransitionLogInline,
+    action_form,
+    badge,
+    posted,
+)
 from core.errors import ApplicationError
 from core.fsm import TransitionPermissionDenied
 
@@ -106,7 +114,7 @@ class AttemptInline(ReadOnlyInlineMixin, TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "event_type",
@@ -117,12 +125,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "last_response_status",
         "next_attempt_display",
     ]
-    list_filter = ["status", "event__type", "endpoint"]
+    list_filter = ["status", "event__type", "endpoint", "created_at"]
     list_select_related = ["event", "endpoint", "order"]
     search_fields = ["=order__number", "=event__message_id"]
     search_help_text = _("An order number or a webhook id")
-    date_hierarchy = "created_at"
-    show_full_result_count = False
     fields = [
         "event_type",
         "message_id",
@@ -218,10 +224,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["created_at", "type", "order", "message_id"]
-    list_filter = ["type"]
+    list_filter = ["type", "created_at"]
     list_select_related = ["order"]
     search_fields = ["=order__number", "=message_id"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
