@@ -407,6 +407,7 @@ class ShipmentAttentionAdmin(ShipmentAdmin):
 @admin.register(TrackingEvent)
 class TrackingEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["occurred_at", "shipment", "status", "location", "description", "recorded_at"]
+    ordering = ["-id"]  # the newest recorded first, on the primary key: a sort by time read every event
     list_filter = ["status"]
     list_select_related = ["shipment"]
     search_fields = ["=shipment__tracking_number", "=shipment__order__number"]

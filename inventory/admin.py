@@ -306,6 +306,7 @@ class ReservationAdmin(BigListMixin, ReadOnlyAdmin):
     list_filter = ["state", "stock_item__warehouse"]
     list_select_related = ["stock_item__product", "stock_item__warehouse"]
     search_fields = ["=holder", "=stock_item__product__sku"]
+    ordering = ["-id"]  # the newest first, on the primary key: a sort by created_at read every reservation
 
 
 @admin.register(RestockAlert)

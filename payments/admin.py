@@ -343,7 +343,7 @@ class PaymentEventAdmin(BigListMixin, ReadOnlyAdmin):
         "error",
     ]
     list_filter = ["gateway", "direction", "kind", "outcome", "signature_valid", "received_at"]
-    search_fields = ["=reference", "=gateway_txn_id"]
+    search_fields = ["=reference", "=payment__gateway_txn_id"]  # each on an UPPER() index (migration 0012)
     actions = ["replay"]
 
     def has_replay_permission(self, request):
