@@ -1,11 +1,12 @@
-"""A migration step for the hot tables' CharField indexes: the twin Django adds on PostgreSQL, dropped.
+"""Migration steps for indexes on big, busy tables: a CharField's twin dropped, indexes replaced while the
+table stays writable.
 
-Django gives a CharField with `unique=True` or `db_index=True` a second index on PostgreSQL, `<name>_like`
-(varchar_pattern_ops), for `LIKE 'x%'` lookups. Nothing here looks an order number, a payment reference or a
-webhook id up by its beginning (the admin's searches use the UPPER() trigram and btree indexes), so on a table
-written on every placement or callback the twin was written with each row and each non-HOT update, and read
-only where the planner preferred it for `=` over the index it doubles. Those fields declare their index in Meta
-instead (a UniqueConstraint, an Index), which has no twin, and this step renames the index that exists to the
+The twin: Django gives a CharField with `unique=True` or `db_index=True` a second index on PostgreSQL,
+`<name>_like` (varchar_pattern_ops), for `LIKE 'x%'` lookups. Nothing here looks an order number, a payment
+reference or a webhook id up by its beginning (the admin's searches use the UPPER() trigram and btree indexes), so
+on a table written on every placement or callback the twin was written with each row and each non-HOT update, and
+read only where the planner preferred it for `=` over the index it doubles. Those fields declare their index in
+Meta instead (a UniqueConstraint, an Index), which has no twin, and this step renames the index that exists to the
 declared name rather than building it again: a big table stays writable. SQLite has no twins: nothing to do.
 """
 
@@ -55,3 +56,28 @@ def like_twin_dropped(table: str, column: str, name: str) -> migrations.RunPytho
         )
 
     return migrations.RunPython(forward, backward, elidable=False)
+
+
+def indexes_replaced(model: str, *, add: list, drop: list) -> migrations.RunPython:
+    """Build the `add` indexes of `model` ("app_label.ModelName"), then drop the `drop` ones (by name, if they
+    exist: SQLite never had some that PostgreSQL had). On PostgreSQL both CONCURRENTLY — the migration must be
+    `atomic = False` — so placements and callbacks go on writing the table meanwhile; then the table is
+    analyzed, or the planner has no statistics for a new expression or partial index and guesses. Reversed, the
+    dropped indexes are built again first."""
+
+    def replace(apps, schema_editor, add, drop):
+        target = apps.get_model(model)
+        concurrently = {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+        for index in add:
+            schema_editor.add_index(target, index, **concurrently)
+        for index in drop:
+            how = "CONCURRENTLY IF EXISTS" if concurrently else "IF EXISTS"
+            schema_editor.execute(f"DROP INDEX {how} {schema_editor.quote_name(index.name)}")
+        if concurrently:
+            schema_editor.execute(f"ANALYZE {schema_editor.quote_name(target._meta.db_table)}")
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: replace(apps, schema_editor, add, drop),
+        lambda apps, schema_editor: replace(apps, schema_editor, drop, add),
+        elidable=False,
+    )

@@ -1,7 +1,7 @@
 import re
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +50,7 @@ class Shipment(FSMModelMixin, models.Model):
     check_count = models.PositiveIntegerField(_("tracking checks"), default=0)
     next_check_at = models.DateTimeField(_("next tracking check"), null=True, blank=True, db_index=True)
     last_event_at = models.DateTimeField(_("last tracking update"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)  # in shipment_queue_idx (migration 0007)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)  # indexed in shipment_queue_idx
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -73,6 +73,7 @@ class Shipment(FSMModelMixin, models.Model):
         indexes = [
             models.Index(Upper("tracking_number"), name="shipment_tracking_idx"),  # the order search (any case)
             models.Index(fields=["status", "last_event_at"], name="shipment_status_idx"),  # the to-do lists
+            models.Index(F("priority").desc(), "created_at", name="shipment_queue_idx"),  # the list's order
         ]
 
     def __str__(self):

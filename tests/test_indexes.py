@@ -1,5 +1,7 @@
 """Every index on the tables written per placement, callback, webhook or tracking poll earns its writes."""
 
+from importlib import import_module
+
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
@@ -93,3 +95,26 @@ def test_the_migration_step_renames_the_index_and_drops_its_twin_and_reverses():
         assert "order_number_uniq" in names and "orders_order_number_key" not in names
         assert needless("orders_order") == []
         raise Rollback
+
+
+@pytest.mark.django_db(transaction=True)
+def test_indexes_are_replaced_outside_a_transaction_and_back():
+    """core.schema.indexes_replaced as orders 0021 runs it (CREATE INDEX CONCURRENTLY cannot run in a
+    transaction): backward, the whole-table indexes back; forward, the partial ones in their place."""
+    step = import_module("orders.migrations.0021_partial_expiry_and_coupon_indexes").Migration.operations[0]
+    step = step.database_operations[0]
+    partial = {"order_pending_expiry_idx", "order_coupon_idx"}
+    whole = {"order_expiry_idx", "orders_order_coupon_id_5bddb887"}
+
+    with connection.schema_editor(atomic=False) as editor:
+        step.reverse_code(apps, editor)
+    names = {name for name, *_ in indexes("orders_order")}
+    assert whole <= names and not partial & names
+
+    with connection.schema_editor(atomic=False) as editor:
+        step.code(apps, editor)
+    names = {name for name, *_ in indexes("orders_order")}
+    assert partial <= names and not whole & names
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [list(partial)])
+        assert {name: " WHERE " in definition for name, definition in cursor.fetchall()} == dict.fromkeys(partial, True)
