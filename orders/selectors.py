@@ -20,7 +20,7 @@ from core.search import field_lookup, search_words
 from inventory.models import Product
 from inventory.selectors import availability_from_rows, availability_query, availability_sql
 
-from .models import BlockedCustomer, Coupon, Order, OrderItem, OrderStatus, Return
+from .models import BlockedCustomer, Coupon, Order, OrderItem, OrderSearch, OrderStatus, Return
 
 PHONE = re.compile(r"^\+?\d{8,}$")  # the admin search's phone numbers (_telling_part)
 SEARCH_PROBE_ROWS = 1_000  # the newest orders a search word is tried on first
@@ -232,11 +232,11 @@ def order_search(queryset: QuerySet[Order], term: str, fields: list[str]) -> Que
 
     A word is first tried on the newest SEARCH_PROBE_ROWS orders. A word in few of them (most searches: a
     number, an address, a phone) is asked field by field, each on its own index (trigram indexes for the parts,
-    migration orders 0015; UPPER() indexes for whole values), and the answers united: one OR across the order's
-    columns and its payments' and parcels' scans every order. A word in many of them (a common name, a shared
-    domain) is tested row by row walking the newest orders, which finds a page of them at once: the union
-    would gather them all first (4-6 s at a million orders, where the walk takes 10 ms and the capped count
-    30-300 ms)."""
+    on OrderSearch since migration orders 0022; UPPER() indexes for whole values), and the answers united: one
+    OR across the order's columns and its payments' and parcels' scans every order. A word in many of them (a
+    common name, a shared domain) is tested row by row walking the newest orders, which finds a page of them at
+    once: the union would gather them all first (4-6 s at a million orders, where the walk takes 10 ms and the
+    capped count 30-300 ms)."""
     newest = Order.objects.order_by("-created_at").values("pk")[:SEARCH_PROBE_ROWS]
     for word in search_words(term):
         test = functools.reduce(operator.or_, (_row_test(f, word) for f in fields))
@@ -254,17 +254,24 @@ def _row_test(field: str, word: str) -> Q:
     return Q(**field_lookup(field, word))
 
 
-def _field_matches(field: str, word: str) -> QuerySet[Order]:
+def _field_matches(field: str, word: str) -> QuerySet:
+    """The ids of the orders whose `field` matches, read from OrderSearch where it has the field (its primary
+    key is the order's id), on its index."""
+    searched = connection.vendor == "postgresql" and field.lstrip("=") in _SEARCH_COLUMNS
+    rows = OrderSearch.objects if searched else Order.objects
     part = None if field.startswith("=") else _telling_part(word)
     if part is None:
-        return Order.objects.filter(**field_lookup(field, word))
+        return rows.filter(**field_lookup(field, word))
     # The index is asked for the telling part only, and the whole word is checked on the few rows it finds:
     # STRPOS is icontains in a form the index does not take over.
     return (
-        Order.objects.filter(**field_lookup(field, part))
+        rows.filter(**field_lookup(field, part))
         .alias(_position=StrIndex(Upper(field), Upper(Value(word))))
         .filter(_position__gt=0)
     )
+
+
+_SEARCH_COLUMNS = {f.name for f in OrderSearch._meta.concrete_fields} - {"order"}
 
 
 def _telling_part(word: str) -> str | None:

@@ -12,6 +12,7 @@ from core.schema import like_twin_dropped
 HOT_MODELS = [
     "orders.Order",
     "orders.OrderItem",
+    "orders.OrderSearch",
     "orders.IdempotencyKey",
     "core.TransitionLog",
     "inventory.StockItem",
@@ -118,3 +119,30 @@ def test_indexes_are_replaced_outside_a_transaction_and_back():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [list(partial)])
         assert {name: " WHERE " in definition for name, definition in cursor.fetchall()} == dict.fromkeys(partial, True)
+
+
+@pytest.mark.django_db
+def test_a_shop_upgrading_gets_a_search_row_for_every_order_it_has(place, product):
+    """orders 0022 on a shop with orders: its triggers, then its fill (a row a trigger wrote meanwhile stays)."""
+    from orders.models import Order, OrderSearch
+    from tests.conftest import order_body
+
+    def placed(email: str) -> int:
+        body = order_body(allow_duplicate=True, customer={**order_body()["customer"], "email": email})
+        return Order.objects.get(number=place(body).json()["number"]).pk
+
+    migration = import_module("orders.migrations.0022_order_search_table").Migration
+    triggers, fill = migration.operations[1:3]
+    with connection.schema_editor(atomic=False) as editor:
+        triggers.reverse_code(apps, editor)
+    before = placed("before@example.com")
+    assert not OrderSearch.objects.exists()  # no trigger, no row
+    with connection.schema_editor(atomic=False) as editor:
+        triggers.code(apps, editor)
+    meanwhile = placed("meanwhile@example.com")
+    with connection.schema_editor(atomic=False) as editor:
+        fill.code(apps, editor)
+    assert dict(OrderSearch.objects.values_list("order_id", "customer_email")) == {
+        before: "before@example.com",
+        meanwhile: "meanwhile@example.com",
+    }

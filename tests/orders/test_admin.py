@@ -11,6 +11,7 @@ from core.models import TransitionLog
 from inventory.models import StockItem
 from orders.models import Order
 from orders.selectors import SEARCH_COMMON_IN_PROBE
+from orders.services import order_update_contact
 from tests.conftest import order_body
 from tests.factories import UserFactory
 
@@ -98,6 +99,32 @@ def test_order_search_finds_number_email_phone_and_customer_id(client, orders):
     assert orders[1] not in client.get(url, {"q": "zhang.san@example.org"}).content.decode()
     assert orders[1] in client.get(url, {"q": "ZHANG.SAN@EXAMPLE.COM"}).content.decode()
     assert orders[1] not in client.get(url, {"q": "+8613900138000"}).content.decode()  # the same last six digits
+
+
+@pytest.mark.django_db
+def test_the_search_reads_a_row_the_database_keeps_when_contact_details_change_and_only_then(client, orders):
+    order = Order.objects.get(number=orders[1])
+
+    def search_row():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT customer_email, xmin::text FROM orders_ordersearch WHERE order_id = %s", [order.pk])
+            return cursor.fetchone()
+
+    email, written = search_row()
+    assert email == order.customer_email
+    # a status change (about five in an order's life) leaves the search's row and its trigram entries alone
+    transition_apply(order, "cancel", actor="test", reason="test")
+    order.save(update_fields=["status", "updated_at"])
+    assert search_row() == (email, written)
+
+    user = login(client, "Customer service")
+    order_update_contact(number=order.number, changes={"customer_email": "Wang.Wu@Example.net"}, actor=user)
+    assert search_row()[0] == "wang.wu@example.net"
+    url = reverse("admin:orders_order_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        assert order.number in client.get(url, {"q": "wang.wu@example"}).content.decode()
+    assert any("orders_ordersearch" in q["sql"] for q in queries.captured_queries)
+    assert order.number not in client.get(url, {"q": email}).content.decode()
 
 
 @pytest.mark.django_db
