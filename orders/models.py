@@ -313,11 +313,12 @@ class Order(FSMModelMixin, models.Model):
 
 
 class OrderSearch(models.Model):
-    """What the staff search of orders reads, a row per order, kept by the database (triggers, migration 0022).
+    """What the staff search of orders reads, a row per order, kept by PostgreSQL's triggers (migration 0022;
+    SQLite's search reads the order's own columns).
 
     Its trigram indexes lived on the order: every status change of an order (about five in its life; none is a
-    HOT update, the status being indexed) wrote their entries again — a sixth of an applied callback's WAL.
-    Here they are written when an order is placed, and when its number or customer fields change.
+    HOT update, the status being indexed) wrote their entries again — 14% of an applied callback's WAL. Here
+    they are written when an order is placed, and when its number or customer fields change.
     """
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, primary_key=True, related_name="search")
