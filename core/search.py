@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from django.db.models import QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.text import smart_split, unescape_string_literal
 
 
@@ -14,8 +15,16 @@ def search_words(term: str) -> Iterator[str]:
         yield unescape_string_literal(word) if word[:1] in "\"'" and word[-1:] == word[:1] else word
 
 
+# Lookups a search_fields entry may name, as Django's admin allows ("message_id__exact": a case-sensitive id, on
+# its unique index; "=" compares UPPER() of both sides, which only an UPPER() index serves).
+NAMED_LOOKUPS = frozenset({"exact", "iexact", "contains", "icontains", "startswith", "istartswith"})
+
+
 def field_lookup(field: str, word: str) -> dict[str, str]:
-    """A search_fields entry as a filter: "=field" the whole value in any case, otherwise a part of it."""
+    """A search_fields entry as a filter: "=field" the whole value in any case, "field__lookup" that lookup,
+    otherwise a part of it."""
+    if field.rpartition(LOOKUP_SEP)[2] in NAMED_LOOKUPS:
+        return {field: word}
     return {f"{field[1:]}__iexact": word} if field.startswith("=") else {f"{field}__icontains": word}
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 from django.db import connection
+from django.db.models.constants import LOOKUP_SEP
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,6 +22,7 @@ from core.admin import BigListMixin, StateFieldFilter, TargetStateFilter
 from core.apps import headers_once_per_page
 from core.models import TransitionLog
 from core.paginator import EstimatedCountPaginator
+from core.search import NAMED_LOOKUPS
 from fulfillment.models import Shipment
 from notifications.models import Notification
 from payments.models import Payment, PaymentEvent
@@ -28,6 +30,7 @@ from payments.services import payment_refund
 from tests.factories import UserFactory
 from tests.test_admin_lists import full_life
 from tests.webhooks.test_webhooks import add_endpoint
+from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +99,8 @@ def _terms(model_admin, queryset) -> list[str]:
     terms = ["nothing-has-this"]
     rows = []
     for field in model_admin.search_fields:
-        path = field.lstrip("=")
+        path, _sep, lookup = field.lstrip("=").rpartition(LOOKUP_SEP)
+        path = path if lookup in NAMED_LOOKUPS else field.lstrip("=")
         values = [v for v in queryset.order_by("pk").values_list(path, flat=True) if v]
         assert values, (model_admin, field)  # the history gave the field something to find
         rows.append(values)
@@ -175,3 +179,12 @@ def test_a_list_page_builds_its_column_headers_once_and_renders_the_same(history
     assert len(built) == 1
     token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')  # masked afresh on each page
     assert token.sub("", per_page) == token.sub("", per_row)
+
+
+def test_a_webhook_id_is_found_as_the_receiver_logged_it(history):
+    """On its unique index: "=" (any case) compared UPPER() of every delivery's event id, 0.5 s at a million."""
+    delivery = WebhookDelivery.objects.select_related("event").first()
+    url = reverse("admin:webhooks_webhookdelivery_changelist")
+    found = history.get(url, {"q": delivery.event.message_id}).context["cl"].result_list
+    assert [d.pk for d in found] == [delivery.pk]
+    assert not history.get(url, {"q": delivery.event.message_id.swapcase()}).context["cl"].result_list

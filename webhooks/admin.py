@@ -127,7 +127,7 @@ class WebhookDeliveryAdmin(BigListMixin, ReadOnlyAdmin):
     ]
     list_filter = ["status", "event__type", "endpoint", "created_at"]
     list_select_related = ["event", "endpoint", "order"]
-    search_fields = ["=order__number", "=event__message_id"]
+    search_fields = ["=order__number", "event__message_id__exact"]  # a webhook id as the receiver logged it
     search_help_text = _("An order number or a webhook id")
     fields = [
         "event_type",
@@ -228,4 +228,4 @@ class WebhookEventAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ["created_at", "type", "order", "message_id"]
     list_filter = ["type", "created_at"]
     list_select_related = ["order"]
-    search_fields = ["=order__number", "=message_id"]
+    search_fields = ["=order__number", "message_id__exact"]  # a webhook id as the receiver logged it
