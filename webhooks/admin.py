@@ -127,7 +127,9 @@ class WebhookDeliveryAdmin(BigListMixin, ReadOnlyAdmin):
     ]
     list_filter = ["status", "event__type", "endpoint", "created_at"]
     list_select_related = ["event", "endpoint", "order"]
-    search_fields = ["=order__number", "event__message_id__exact"]  # a webhook id as the receiver logged it
+    # the event's order, which is the delivery's: the events' (order, id) index finds it, where the deliveries'
+    # leads with the endpoint; a webhook id as the receiver logged it, on its unique index
+    search_fields = ["=event__order__number", "event__message_id__exact"]
     search_help_text = _("An order number or a webhook id")
     fields = [
         "event_type",
