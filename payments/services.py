@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -546,6 +547,19 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
     return payments_query_batch(limit, round_id=uuid.uuid4(), now=now)[1]
 
 
+STALE_ROUND_KEY = "payments:stale-query-round"
+STALE_ROUND_LEASE = 600  # seconds a round outlives its last claim: its runs died, and the next tick starts anew
+
+
+def stale_query_round() -> uuid.UUID:
+    """The stale-payment round under way, or a new one. A beat tick that comes while a round still works through
+    a backlog joins it: as a round of its own it asked about the payments the other had claimed and not yet
+    answered, and the other about its own (4,601 of 24,601 queries were asked twice at 20,000 stale payments,
+    tests.bench.sweeps). The round ends when a batch comes back short (payments_query_batch)."""
+    cache.add(STALE_ROUND_KEY, str(uuid.uuid4()), timeout=STALE_ROUND_LEASE)
+    return uuid.UUID(cache.get(STALE_ROUND_KEY) or str(uuid.uuid4()))
+
+
 def payments_query_batch(batch_size: int, *, round_id: uuid.UUID, now: datetime | None = None) -> tuple[int, int]:
     """Ask the gateways about one batch of payments pending too long; apply answers through the same path as a
     callback. A payment is asked once per sweep round (`round_id`, shared by the round's helpers), whichever
@@ -566,6 +580,11 @@ def payments_query_batch(batch_size: int, *, round_id: uuid.UUID, now: datetime 
             )[:batch_size]
         )
         Payment.objects.filter(pk__in=[p.pk for p in stale]).update(query_round=round_id)
+    if cache.get(STALE_ROUND_KEY) == str(round_id):
+        if len(stale) < batch_size:  # nothing more is due in this round: the next tick starts another
+            cache.delete(STALE_ROUND_KEY)
+        else:
+            cache.touch(STALE_ROUND_KEY, STALE_ROUND_LEASE)
     applied = 0
     for payment in stale:
         adapter = get_gateway(payment.gateway)

@@ -11,8 +11,8 @@ from . import services
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def query_stale_payments(helper: bool = False, round_id: str = "") -> int:
     """Ask gateways about payments pending too long (their callback may never come), each once per round;
-    helpers share the round, so none asks twice."""
-    round_id = round_id or str(uuid.uuid4())
+    helpers share the round, and so does a beat tick that comes while the round still runs, so none asks twice."""
+    round_id = round_id or str(services.stale_query_round())
     return sweep(
         lambda size: services.payments_query_batch(size, round_id=uuid.UUID(round_id))[0],
         batch_size=50,

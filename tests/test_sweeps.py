@@ -25,7 +25,8 @@ from orders.models import Order
 from orders.services import order_close_expired
 from orders.tasks import close_expired_orders
 from payments.models import PaymentEvent
-from payments.services import payments_query_batch
+from payments.services import payments_query_batch, stale_query_round
+from payments.tasks import query_stale_payments
 from tests.conftest import order_body
 from tests.factories import ProductFactory, stock
 from tests.orders.test_concurrency import assert_ledger_matches, client_for, run_threads
@@ -141,6 +142,24 @@ def test_stale_payment_sweeps_of_one_round_ask_about_each_payment_once(token, wa
         assert len(asked) == 9 and set(asked.values()) == {1}
         # the next round asks again (the sandbox still says "not paid")
         assert payments_query_batch(50, round_id=uuid.uuid4()) == (9, 0)
+
+
+@pytest.mark.django_db
+def test_a_beat_tick_while_a_round_still_runs_joins_it_and_asks_no_payment_twice(token, warehouse, api):
+    stock(ProductFactory(sku="P1", price="10.00", max_quantity_per_order=5), warehouse, 100)
+    for number in place_many(token, 5):
+        assert (
+            api.post(f"/api/v1/orders/{number}/payments/", {"gateway": "wechatpay"}, format="json").status_code == 201
+        )
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=True):
+        round_id = stale_query_round()
+        assert payments_query_batch(2, round_id=round_id) == (2, 0)  # a round under way: its batch was full
+        assert query_stale_payments.apply().get() == 3  # the beat's next tick: only what the round has not asked
+        asked = Counter(PaymentEvent.objects.filter(kind="query").values_list("reference", flat=True))
+        assert len(asked) == 5 and set(asked.values()) == {1}
+        # that batch came back short: the round is over, and the tick after asks about each payment again
+        assert stale_query_round() != round_id
+        assert query_stale_payments.apply().get() == 5
 
 
 @pytest.mark.django_db
