@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import redis
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
@@ -547,6 +548,7 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
     return payments_query_batch(limit, round_id=uuid.uuid4(), now=now)[1]
 
 
+CACHE_DOWN = (redis.RedisError, OSError)
 STALE_ROUND_KEY = "payments:stale-query-round"
 STALE_ROUND_LEASE = 600  # seconds a round outlives its last claim: its runs died, and the next tick starts anew
 
@@ -555,9 +557,25 @@ def stale_query_round() -> uuid.UUID:
     """The stale-payment round under way, or a new one. A beat tick that comes while a round still works through
     a backlog joins it: as a round of its own it asked about the payments the other had claimed and not yet
     answered, and the other about its own (4,601 of 24,601 queries were asked twice at 20,000 stale payments,
-    tests.bench.sweeps). The round ends when a batch comes back short (payments_query_batch)."""
-    cache.add(STALE_ROUND_KEY, str(uuid.uuid4()), timeout=STALE_ROUND_LEASE)
-    return uuid.UUID(cache.get(STALE_ROUND_KEY) or str(uuid.uuid4()))
+    tests.bench.sweeps). The round ends when a batch comes back short (payments_query_batch). Without the
+    cache, a tick is a round of its own, as before."""
+    try:
+        cache.add(STALE_ROUND_KEY, str(uuid.uuid4()), timeout=STALE_ROUND_LEASE)
+        return uuid.UUID(cache.get(STALE_ROUND_KEY))
+    except (*CACHE_DOWN, TypeError):  # TypeError: the key expired between the two calls
+        return uuid.uuid4()
+
+
+def _stale_round_kept(round_id: uuid.UUID, *, more: bool) -> None:
+    """The round under way lives on while its batches come back full, and ends with the first short one."""
+    try:
+        if cache.get(STALE_ROUND_KEY) == str(round_id):
+            if more:
+                cache.touch(STALE_ROUND_KEY, STALE_ROUND_LEASE)
+            else:  # nothing more is due in this round: the next tick starts another
+                cache.delete(STALE_ROUND_KEY)
+    except CACHE_DOWN as exc:
+        logger.warning("stale-payment round %s not kept in the cache: %s", round_id, exc)
 
 
 def payments_query_batch(batch_size: int, *, round_id: uuid.UUID, now: datetime | None = None) -> tuple[int, int]:
@@ -580,11 +598,7 @@ def payments_query_batch(batch_size: int, *, round_id: uuid.UUID, now: datetime 
             )[:batch_size]
         )
         Payment.objects.filter(pk__in=[p.pk for p in stale]).update(query_round=round_id)
-    if cache.get(STALE_ROUND_KEY) == str(round_id):
-        if len(stale) < batch_size:  # nothing more is due in this round: the next tick starts another
-            cache.delete(STALE_ROUND_KEY)
-        else:
-            cache.touch(STALE_ROUND_KEY, STALE_ROUND_LEASE)
+    _stale_round_kept(round_id, more=len(stale) >= batch_size)
     applied = 0
     for payment in stale:
         adapter = get_gateway(payment.gateway)

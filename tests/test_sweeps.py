@@ -163,6 +163,20 @@ def test_a_beat_tick_while_a_round_still_runs_joins_it_and_asks_no_payment_twice
 
 
 @pytest.mark.django_db
+def test_without_the_cache_a_beat_tick_is_a_round_of_its_own(token, warehouse, api, settings):
+    stock(ProductFactory(sku="P1", price="10.00", max_quantity_per_order=5), warehouse, 100)
+    for number in place_many(token, 2):
+        assert (
+            api.post(f"/api/v1/orders/{number}/payments/", {"gateway": "wechatpay"}, format="json").status_code == 201
+        )
+    backend = "django.core.cache.backends.redis.RedisCache"
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=True):
+        assert query_stale_payments.apply().get() == 2
+        assert query_stale_payments.apply().get() == 2  # asked again: no round to join
+
+
+@pytest.mark.django_db
 def test_a_backlog_sends_helpers_to_the_sweeps_queue():
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("sweeps")
