@@ -9,7 +9,6 @@ import re
 import time
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
@@ -21,7 +20,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from core.counters import counter_incr_batched
+from core.counters import REDIS_DOWN, counter_incr_batched
 from core.errors import ApplicationError, InvalidTransition
 
 logger = logging.getLogger(__name__)
@@ -223,7 +222,7 @@ class TokenRateThrottle(BaseThrottle):
         try:
             batch = min(self.BATCH_MAX, num // 100)
             return counter_incr_batched(f"throttle:{ident}:{window}", period + 1, batch) <= num
-        except (redis.RedisError, OSError) as exc:
+        except REDIS_DOWN as exc:
             # Degraded mode: without Redis the API keeps answering, unthrottled, and says so.
             from config.ops import THROTTLE_FAIL_OPEN
 

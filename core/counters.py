@@ -15,6 +15,9 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+# What redis-py, and the cache on Redis, raise while Redis is away (OSError: also the file cache of `make run`).
+REDIS_DOWN = (redis.RedisError, OSError)
+
 _clients: dict[str, redis.Redis] = {}
 
 
@@ -131,7 +134,7 @@ def _send_quietly() -> None:
     global _warned_at
     try:
         counters_send()
-    except (redis.RedisError, OSError) as exc:
+    except REDIS_DOWN as exc:
         if time.monotonic() - _warned_at > 60:  # once a minute while Redis is away, not once a second
             _warned_at = time.monotonic()
             logger.warning("counters not sent, kept for the next try: %s", exc)

@@ -2,7 +2,6 @@
 
 import contextlib
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
@@ -11,12 +10,12 @@ from django.utils import translation
 from django.views.decorators.http import require_safe
 
 from config.api import TrackingPageThrottle
+from core.counters import REDIS_DOWN
 
 from .models import Order
 from .tracking import tracking_number_from_token, tracking_order
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
-CACHE_DOWN = (redis.RedisError, OSError)  # without the cache the page is rendered every time, never a 500
 
 
 def _render(order: Order, language: str) -> str:
@@ -53,14 +52,14 @@ def tracking_page(request, token: str):
     language = language if language in LANGUAGES else ""  # the order's own, unless the reader switched
     key = f"tracking-page:{number}:{language}"
     html = None
-    with contextlib.suppress(*CACHE_DOWN):
+    with contextlib.suppress(*REDIS_DOWN):
         html = cache.get(key)
     if html is None:
         order = tracking_order(number=number)
         if order is None:
             raise Http404
         html = _render(order, language or order.language)
-        with contextlib.suppress(*CACHE_DOWN):
+        with contextlib.suppress(*REDIS_DOWN):
             cache.set(key, html, settings.TRACKING_PAGE_CACHE_SECONDS)
     response = HttpResponse(html)
     response["Cache-Control"] = f"public, max-age={settings.TRACKING_PAGE_CACHE_SECONDS}"

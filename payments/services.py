@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import redis
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
+from core.counters import REDIS_DOWN
 from core.db import insert_rows, lock_or_skip, save_fields, writes_at_end
 from core.errors import ApplicationError, InvalidTransition
 from core.events import emit
@@ -548,7 +548,6 @@ def payment_query_stale(*, now: datetime | None = None, limit: int = 100) -> int
     return payments_query_batch(limit, round_id=uuid.uuid4(), now=now)[1]
 
 
-CACHE_DOWN = (redis.RedisError, OSError)
 STALE_ROUND_KEY = "payments:stale-query-round"
 STALE_ROUND_LEASE = 600  # seconds a round outlives its last claim: its runs died, and the next tick starts anew
 
@@ -562,7 +561,7 @@ def stale_query_round() -> uuid.UUID:
     try:
         cache.add(STALE_ROUND_KEY, str(uuid.uuid4()), timeout=STALE_ROUND_LEASE)
         return uuid.UUID(cache.get(STALE_ROUND_KEY))
-    except (*CACHE_DOWN, TypeError):  # TypeError: the key expired between the two calls
+    except (*REDIS_DOWN, TypeError):  # TypeError: the key expired between the two calls
         return uuid.uuid4()
 
 
@@ -574,7 +573,7 @@ def _stale_round_kept(round_id: uuid.UUID, *, more: bool) -> None:
                 cache.touch(STALE_ROUND_KEY, STALE_ROUND_LEASE)
             else:  # nothing more is due in this round: the next tick starts another
                 cache.delete(STALE_ROUND_KEY)
-    except CACHE_DOWN as exc:
+    except REDIS_DOWN as exc:
         logger.warning("stale-payment round %s not kept in the cache: %s", round_id, exc)
 
 
