@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from orders.services import order_confirm_payment, order_lock, order_payment_fai
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
 from .gateways.base import GatewayRefused
 from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
-from .selectors import inbox_apply_locks, payment_for_callback
+from .selectors import inbox_apply_locks, inbox_claimed, payment_for_callback
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -453,31 +452,31 @@ def _settle(event: PaymentEvent, outcome: str, message: str, signature_valid: bo
 
 
 def payments_inbox_batch(batch_size: int) -> int:
-    """Apply the queued callbacks of up to `batch_size` payments, oldest first; returns how many payments
-    were looked at, or 0 when none of their callbacks could be taken (all held by other runs for now)."""
+    """Apply the queued callbacks of up to `batch_size` payments, oldest first, that no other run has claimed;
+    returns how many payments were looked at, or 0 when none of their callbacks could be taken (all held or
+    claimed by other runs for now)."""
     payment_ids = (
         PaymentEvent.objects.filter(INBOX, payment__isnull=False)
         .order_by("id")
-        .values_list("payment_id", flat=True)[: batch_size * 4]
+        .values_list("payment_id", flat=True)[: batch_size * 2 * settings.SWEEP_WORKERS]  # a batch for each run
     )
-    seen = list(dict.fromkeys(payment_ids))[:batch_size]
-    random.shuffle(seen)  # runs side by side read the same oldest payments: each starts somewhere else in them
-    queued = defaultdict(list)  # read for the whole batch at once; each payment re-checks them under its lock
-    for event in _inbox(payment_ids=seen):
-        queued[event.payment_id].append(event)
-    taken = 0
-    for payment_id in seen:
-        try:
-            taken += payment_inbox_apply(payment_id=payment_id, queued=queued[payment_id])
-        except OperationalError:
-            raise  # the database went away: the next run tries again
-        except Exception as exc:  # one payment's callbacks must not hold up everyone else's behind them
-            logger.exception("payment %s: its queued callbacks could not be applied", payment_id)
-            message = f"{type(exc).__name__}: {exc}"[:500]
-            taken += PaymentEvent.objects.filter(INBOX, payment_id=payment_id).update(
-                outcome=Outcome.ERROR, error=message
-            )
-    return len(seen) if taken else 0  # all locked by others: stop rather than spin
+    with inbox_claimed(list(dict.fromkeys(payment_ids)), batch_size) as claimed:
+        queued = defaultdict(list)  # read for the whole batch at once; each payment re-checks them under its lock
+        for event in _inbox(payment_ids=claimed):
+            queued[event.payment_id].append(event)
+        taken = 0
+        for payment_id in claimed:
+            try:
+                taken += payment_inbox_apply(payment_id=payment_id, queued=queued[payment_id])
+            except OperationalError:
+                raise  # the database went away: the next run tries again
+            except Exception as exc:  # one payment's callbacks must not hold up everyone else's behind them
+                logger.exception("payment %s: its queued callbacks could not be applied", payment_id)
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                taken += PaymentEvent.objects.filter(INBOX, payment_id=payment_id).update(
+                    outcome=Outcome.ERROR, error=message
+                )
+    return len(claimed) if taken else 0  # all locked by others: stop rather than spin
 
 
 def _wire_problem(adapter, body: bytes) -> str | None:

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
+from payments import services
 from payments.gateways import get_gateway
 from payments.models import Payment, PaymentEvent
-from payments.selectors import inbox_events_locked
+from payments.selectors import inbox_claimed, inbox_events_locked
 from payments.services import INBOX, payments_inbox_batch
 from tests.conftest import order_body
 from tests.orders.test_concurrency import assert_ledger_matches, run_threads
@@ -201,6 +202,70 @@ def test_workers_side_by_side_apply_each_callback_exactly_once(place, product, s
     assert_ledger_matches(StockItem.objects.get())
 
 
+def queue_paid_callbacks(place, start, count: int) -> list[int]:
+    """`count` orders with a payment and its success callback in the inbox; their payments' ids."""
+    ids = []
+    for i in range(count):
+        number = place(order_body(customer={**order_body()["customer"], "id": f"claim-{i}"})).json()["number"]
+        reference = start(number, "stripe")["reference"]
+        assert deliver(Client(), signed(reference, "stripe")).status_code == 200
+        ids.append(Payment.objects.get(reference=reference).pk)
+    return ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_side_by_side_take_different_payments(place, product, start, monkeypatch):
+    """Two runs reading the same oldest payments at once: each applies payments the other did not claim, so
+    none is parsed and locked twice (before the claim, both went through the same ones)."""
+    ids = queue_paid_callbacks(place, start, 6)
+    both_started = threading.Barrier(2, timeout=10)
+    applied = services.payment_inbox_apply
+    seen = {0: [], 1: []}
+
+    def apply_payment(*, payment_id, **kwargs):
+        mine = seen[int(threading.current_thread().name)]
+        mine.append(payment_id)
+        if len(mine) == 1:
+            both_started.wait()  # each run has claimed its batch and holds it
+        return applied(payment_id=payment_id, **kwargs)
+
+    monkeypatch.setattr(services, "payment_inbox_apply", apply_payment)
+
+    def run(i):
+        threading.current_thread().name = str(i)
+        return payments_inbox_batch(3)
+
+    assert run_threads(2, run) == [3, 3]
+    assert not set(seen[0]) & set(seen[1])
+    assert sorted(seen[0] + seen[1]) == sorted(ids)
+    assert set(Payment.objects.values_list("status", flat=True)) == {"paid"}
+    assert not PaymentEvent.objects.filter(INBOX).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_another_run_has_claimed_wait_for_it_and_are_taken_once_it_lets_go(place, product, start):
+    ids = queue_paid_callbacks(place, start, 2)
+    claimed, release = threading.Event(), threading.Event()
+
+    def run(i):
+        if i == 0:
+            with inbox_claimed(ids, 1) as mine:
+                claimed.set()
+                release.wait(10)
+            return mine
+        claimed.wait(10)
+        try:
+            return payments_inbox_batch(50)
+        finally:
+            release.set()
+
+    held, taken = run_threads(2, run)
+    assert held == ids[:1] and taken == 1  # the other payment only
+    assert Payment.objects.get(pk=ids[0]).status == "pending"
+    assert drain() == 1  # let go: the next run takes it
+    assert Payment.objects.get(pk=ids[0]).status == "paid"
+
+
 @pytest.mark.django_db
 def test_a_paypal_approval_is_captured_by_the_worker_not_the_endpoint(api, client, order, platforms, settings):
     from tests.payments.test_live_gateways import start as start_live
@@ -270,7 +335,6 @@ def test_the_order_health_page_warns_of_callbacks_answered_and_not_applied_for_a
 
 @pytest.mark.django_db
 def test_a_callback_that_cannot_be_applied_is_set_aside_and_the_others_go_on(place, product, start, monkeypatch):
-    from payments import services
     from payments.services import payment_replay_event
     from tests.factories import UserFactory
 
