@@ -3,6 +3,7 @@ test client, against the database `tests.bench.run` seeded (run that first): pri
 request, then the top of the profile.
 
     python -m tests.bench.profile [requests] [--callbacks | --inbox] [--cpu] [--webhook]   (default 300)
+    python -m tests.bench.profile [callbacks] --inbox --processes 2   (drained by runs side by side)
     python -m tests.bench.profile --health-check   (a request's first query after the last, both backends)
 """
 
@@ -26,6 +27,9 @@ def main() -> None:
     ap.add_argument("--callbacks", action="store_true", help="answer callbacks (pending payments PB0090001 on)")
     ap.add_argument("--inbox", action="store_true", help="apply answered callbacks (pending payments PB0095001 on)")
     ap.add_argument("--first", type=int, help="callbacks pay pending payments from this one (a second run)")
+    ap.add_argument(
+        "--processes", type=int, help="with --inbox: drain with this many processes side by side, no profiler"
+    )
     ap.add_argument("--health-check", action="store_true", help="config.postgres's health check against Django's")
     ap.add_argument(
         "--cpu", action="store_true", help="no profiler: wall time, this process's and PostgreSQL's CPU per request"
@@ -133,6 +137,10 @@ def profile_requests(args, token: str) -> None:
         for headers, body in prepare_callbacks(args.first or 95_001, count + 1):
             post_callback(headers, body)
 
+        if args.processes:
+            drain_side_by_side(args.processes, count + 1)
+            return
+
         def drain() -> None:
             while payments_inbox_batch(50):
                 pass
@@ -155,6 +163,52 @@ def profile_requests(args, token: str) -> None:
             place(100 + i)
 
     report(lambda: place(20), rest, "callbacks" if args.callbacks else "placements")
+
+
+def drain_side_by_side(processes: int, count: int) -> None:
+    """The inbox drained by `processes` forked processes, each running batches as the task does until the inbox
+    is empty: applies a second, and how many payments each process locked to find their callbacks taken."""
+    import multiprocessing as mp
+
+    from django.db import connections
+
+    connections.close_all()  # each child opens its own
+    fork = mp.get_context("fork")
+    out = fork.Queue()
+    started = time.monotonic()
+    children = [fork.Process(target=drain_counted, args=(out,)) for _ in range(processes)]
+    for child in children:
+        child.start()
+    results = [out.get() for _ in children]
+    for child in children:
+        child.join()
+    seconds = time.monotonic() - started
+    print(f"\n{count} callbacks applied by {processes} processes in {seconds:.2f} s: {count / seconds:.0f} a second")
+    for r in results:
+        print(f"  locked {r['locked']} payments, {r['taken']} of them found taken or held; CPU {r['cpu']:.2f} s")
+
+
+def drain_counted(out) -> None:
+    from payments import services
+
+    counts = {"locked": 0, "taken": 0}
+    locks = services.inbox_apply_locks
+
+    def counted(**kwargs):
+        result = locks(**kwargs)
+        counts["locked"] += 1
+        counts["taken"] += result is None or not result[2]
+        return result
+
+    services.inbox_apply_locks = counted
+    cpu, idle = time.process_time(), 0
+    while idle < 3:  # the other processes may still hold the last payments
+        if services.payments_inbox_batch(50):
+            idle = 0
+        else:
+            idle += 1
+            time.sleep(0.05)
+    out.put({**counts, "cpu": time.process_time() - cpu})
 
 
 def health_check(rounds: int) -> None:
