@@ -21,7 +21,7 @@ REDIS_DOWN = (redis.RedisError, OSError)
 _clients: dict[str, redis.Redis] = {}
 
 
-def _client() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
     if not settings.REDIS_URL:
         return None
     client = _clients.get(settings.REDIS_URL)
@@ -142,7 +142,7 @@ def _send_quietly() -> None:
 
 def _add(amounts: list[tuple[str, int, int]]) -> list[int]:
     """(key, amount, ttl): INCRBY + EXPIRE of each in one round trip; the new values."""
-    client = _client()
+    client = redis_client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         for key, amount, ttl in amounts:
@@ -165,7 +165,7 @@ def _cache_incr(key: str, ttl: int, amount: int = 1) -> int:
 def counter_get_many(keys: list[str]) -> dict[str, int]:
     """The counters that exist among `keys` (one MGET), this process's own gathered counts sent first."""
     counters_send()
-    client = _client()
+    client = redis_client()
     if client is not None:
         values = client.mget(keys) if keys else []
         return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}

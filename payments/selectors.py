@@ -1,9 +1,7 @@
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import datetime, time
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
@@ -90,41 +88,6 @@ def _inbox_events_locked_sql(count: int, vendor: str) -> str:
         f"AND {column['direction']} = %s AND {column['outcome']} = %s AND {column['signature_valid']} = %s"
     )
     return sql + " FOR UPDATE" if connection.features.has_select_for_update else sql
-
-
-# pg_try_advisory_lock's first key for an inbox claim (the two-key space: apart from the placement's one-key locks).
-INBOX_CLAIM = 0x1B0C
-
-
-@contextmanager
-def inbox_claimed(payment_ids: list[int], limit: int) -> Iterator[list[int]]:
-    """The first `limit` of these payments no other inbox run has claimed, claimed for this block.
-
-    Runs side by side read the same oldest payments; without a claim each parsed and locked every one of them
-    and found half already applied by the other (5,970 applies tried for 3,000 callbacks by two processes). A
-    session's advisory lock writes nothing and goes with its connection if the worker dies. Only an
-    optimisation: the row locks and the inbox re-read under them keep each callback applied once. SQLite (one
-    worker): no claim."""
-    if connection.vendor != "postgresql" or not payment_ids:
-        yield payment_ids[:limit]
-        return
-    with connection.cursor() as cursor:
-        # The LIMIT stops the scan: no payment past it is locked and left claimed.
-        cursor.execute(
-            "SELECT id FROM unnest(%s::bigint[]) AS id WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int) "
-            "LIMIT %s",
-            [payment_ids, INBOX_CLAIM, limit],
-        )
-        claimed = [row[0] for row in cursor.fetchall()]
-    try:
-        yield claimed
-    finally:
-        if claimed:  # (an unlock fails only with the connection lost, and the locks went with it)
-            with suppress(DatabaseError), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, (id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS id",
-                    [INBOX_CLAIM, claimed],
-                )
 
 
 def inbox_apply_locks(

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.api import untrusted_text_problem
 from config.celery_app import wake_on_commit
+from core.claims import claimed
 from core.counters import REDIS_DOWN
 from core.db import insert_rows, lock_or_skip, save_fields, writes_at_end
 from core.errors import ApplicationError, InvalidTransition
@@ -39,7 +40,7 @@ from orders.services import order_confirm_payment, order_lock, order_payment_fai
 from .gateways import GatewayError, Notification, PaymentRequest, SignatureInvalid, get_gateway
 from .gateways.base import GatewayRefused
 from .models import Gateway, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
-from .selectors import inbox_apply_locks, inbox_claimed, payment_for_callback
+from .selectors import inbox_apply_locks, payment_for_callback
 
 logger = logging.getLogger(__name__)
 Outcome = PaymentEvent.Outcome
@@ -460,12 +461,13 @@ def payments_inbox_batch(batch_size: int) -> int:
         .order_by("id")
         .values_list("payment_id", flat=True)[: batch_size * 2 * settings.SWEEP_WORKERS]  # a batch for each run
     )
-    with inbox_claimed(list(dict.fromkeys(payment_ids)), batch_size) as claimed:
+    # Claimed: runs side by side read the same oldest payments, and each parsed and locked every one of them.
+    with claimed("payment-inbox", list(dict.fromkeys(payment_ids)), batch_size) as mine:
         queued = defaultdict(list)  # read for the whole batch at once; each payment re-checks them under its lock
-        for event in _inbox(payment_ids=claimed):
+        for event in _inbox(payment_ids=mine):
             queued[event.payment_id].append(event)
         taken = 0
-        for payment_id in claimed:
+        for payment_id in mine:
             try:
                 taken += payment_inbox_apply(payment_id=payment_id, queued=queued[payment_id])
             except OperationalError:
@@ -476,7 +478,7 @@ def payments_inbox_batch(batch_size: int) -> int:
                 taken += PaymentEvent.objects.filter(INBOX, payment_id=payment_id).update(
                     outcome=Outcome.ERROR, error=message
                 )
-    return len(claimed) if taken else 0  # all locked by others: stop rather than spin
+    return len(mine) if taken else 0  # all locked or claimed by others: stop rather than spin
 
 
 def _wire_problem(adapter, body: bytes) -> str | None:

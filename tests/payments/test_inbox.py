@@ -8,13 +8,14 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.claims import claimed
 from core.models import TransitionLog
 from inventory.models import StockItem, StockMovement
 from orders.models import Order
 from payments import services
 from payments.gateways import get_gateway
 from payments.models import Payment, PaymentEvent
-from payments.selectors import inbox_claimed, inbox_events_locked
+from payments.selectors import inbox_events_locked
 from payments.services import INBOX, payments_inbox_batch
 from tests.conftest import order_body
 from tests.orders.test_concurrency import assert_ledger_matches, run_threads
@@ -245,15 +246,15 @@ def test_runs_side_by_side_take_different_payments(place, product, start, monkey
 @pytest.mark.django_db(transaction=True)
 def test_payments_another_run_has_claimed_wait_for_it_and_are_taken_once_it_lets_go(place, product, start):
     ids = queue_paid_callbacks(place, start, 2)
-    claimed, release = threading.Event(), threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     def run(i):
         if i == 0:
-            with inbox_claimed(ids, 1) as mine:
-                claimed.set()
+            with claimed("payment-inbox", ids, 1) as mine:
+                holding.set()
                 release.wait(10)
             return mine
-        claimed.wait(10)
+        holding.wait(10)
         try:
             return payments_inbox_batch(50)
         finally:
