@@ -459,7 +459,9 @@ def payments_inbox_batch(batch_size: int) -> int:
     payment_ids = (
         PaymentEvent.objects.filter(INBOX, payment__isnull=False)
         .order_by("id")
-        .values_list("payment_id", flat=True)[: batch_size * 2 * settings.SWEEP_WORKERS]  # a batch for each run
+        # Enough for a batch for every run side by side, payments with resends among them: a run that found too
+        # few unclaimed ones would end as if the inbox were empty.
+        .values_list("payment_id", flat=True)[: batch_size * 4 * settings.SWEEP_WORKERS]
     )
     # Claimed: runs side by side read the same oldest payments, and each parsed and locked every one of them.
     with claimed("payment-inbox", list(dict.fromkeys(payment_ids)), batch_size) as mine:
