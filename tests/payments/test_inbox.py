@@ -2,6 +2,7 @@
 endpoint checks and stores, a worker applies each exactly once, in the order they arrived per payment."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -143,30 +144,41 @@ def test_a_payments_callbacks_are_applied_in_the_order_they_arrived(client, orde
     assert not TransitionLog.objects.filter(object_repr=payment["reference"], target="failed").exists()
 
 
-@pytest.mark.django_db
-def test_a_callback_for_an_order_someone_holds_waits_in_the_inbox(client, order, start):
-    """The worker skips an order another transaction has locked (SKIP LOCKED) instead of waiting on it."""
-    payment = start(order["number"], "stripe")
-    assert deliver(client, signed(payment["reference"], "stripe")).status_code == 200
-    holder_locked, release = threading.Event(), threading.Event()
+def batch_while_held(holder) -> tuple:
+    """`payments_inbox_batch(50)` run while another thread is inside the block of `holder()`, a context manager:
+    (what that block was given, what the batch returned)."""
+    inside, release = threading.Event(), threading.Event()
 
-    def hold(i):
+    def run(i):
         if i == 0:
-            from django.db import transaction
-
-            with transaction.atomic():
-                Order.objects.select_for_update().get(number=order["number"])
-                holder_locked.set()
+            with holder() as held:
+                inside.set()
                 release.wait(10)
-            return None
-        holder_locked.wait(10)
+            return held
+        assert inside.wait(10), "the holder never got inside its block"
         try:
             return payments_inbox_batch(50)
         finally:
             release.set()
 
-    results = run_threads(2, hold)
-    assert results[1] == 0
+    held, result = run_threads(2, run)
+    assert not isinstance(held, Exception), held
+    return held, result
+
+
+@contextmanager
+def order_held(number: str):
+    with transaction.atomic():
+        yield Order.objects.select_for_update().get(number=number)
+
+
+@pytest.mark.django_db(transaction=True)  # the holder's thread reads the order: it must be committed
+def test_a_callback_for_an_order_someone_holds_waits_in_the_inbox(client, order, start):
+    """The worker skips an order another transaction has locked (SKIP LOCKED) instead of waiting on it."""
+    payment = start(order["number"], "stripe")
+    assert deliver(client, signed(payment["reference"], "stripe")).status_code == 200
+    _order, taken = batch_while_held(lambda: order_held(order["number"]))
+    assert taken == 0
     assert PaymentEvent.objects.filter(INBOX).count() == 1
     assert drain() == 1
     assert state(order["number"]) == ("confirmed", "paid", "paid")
@@ -248,21 +260,7 @@ def test_runs_side_by_side_take_different_payments(place, product, start, monkey
 @pytest.mark.django_db(transaction=True)
 def test_payments_another_run_has_claimed_wait_for_it_and_are_taken_once_it_lets_go(place, product, start):
     ids = queue_paid_callbacks(place, start, 2)
-    holding, release = threading.Event(), threading.Event()
-
-    def run(i):
-        if i == 0:
-            with claimed("payment-inbox", ids, 1) as mine:
-                holding.set()
-                release.wait(10)
-            return mine
-        holding.wait(10)
-        try:
-            return payments_inbox_batch(50)
-        finally:
-            release.set()
-
-    held, taken = run_threads(2, run)
+    held, taken = batch_while_held(lambda: claimed("payment-inbox", ids, 1))
     assert held == ids[:1] and taken == 1  # the other payment only
     assert Payment.objects.get(pk=ids[0]).status == "pending"
     assert drain() == 1  # let go: the next run takes it
