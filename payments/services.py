@@ -463,7 +463,7 @@ def payments_inbox_batch(batch_size: int) -> int:
         # few unclaimed ones would end as if the inbox were empty.
         .values_list("payment_id", flat=True)[: batch_size * 4 * settings.SWEEP_WORKERS]
     )
-    # Claimed: runs side by side read the same oldest payments, and each parsed and locked every one of them.
+    # Claimed first: runs side by side read the same oldest payments, and each would parse and lock every one.
     with claimed("payment-inbox", list(dict.fromkeys(payment_ids)), batch_size) as mine:
         queued = defaultdict(list)  # read for the whole batch at once; each payment re-checks them under its lock
         for event in _inbox(payment_ids=mine):
