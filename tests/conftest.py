@@ -10,6 +10,7 @@ from config.celery_app import _wake_timers, _wakes_sent
 from core.counters import counters_forget_pending
 from orders.models import StorefrontKey
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, stock
+from tests.outages import OwnRedis
 from webhooks.services import active_endpoints_forget
 
 
@@ -133,3 +134,12 @@ def place(api):
         )
 
     return _place
+
+
+@pytest.fixture
+def own_redis(settings):
+    """REDIS_URL on a redis-server of the test's own (one it may kill), killed after the test."""
+    server = OwnRedis().start()
+    settings.REDIS_URL = server.url
+    yield server
+    server.kill()

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import redis
 
 from core.claims import claimed
-from tests.outages import OwnRedis
-
-
-@pytest.fixture
-def own_redis(settings):
-    server = OwnRedis().start()
-    settings.REDIS_URL = server.url
-    yield server
-    server.kill()
 
 
 def test_runs_side_by_side_take_different_items_in_the_order_given_and_give_them_back(own_redis):

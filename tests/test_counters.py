@@ -8,16 +8,13 @@ import pytest
 import redis
 
 from core import counters
-from tests.outages import OwnRedis, wait_until
+from tests.outages import wait_until
 
 
 @pytest.fixture
-def own_redis(settings):
-    server = OwnRedis().start()
-    settings.REDIS_URL = server.url
+def own_redis(own_redis):
     counters.counters_send()  # nothing of an earlier test's left to send to this one
-    yield server
-    server.kill()
+    return own_redis
 
 
 def test_gathered_counts_reach_redis_within_a_second_without_another_request(own_redis):
